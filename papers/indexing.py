@@ -1,0 +1,114 @@
+"""Bring papers' embeddings up to date, safely under any number of concurrent workers.
+
+Each batch is claimed with SELECT ... FOR UPDATE SKIP LOCKED inside one transaction that also
+writes the vectors: a paper is embedded by exactly one worker, its text cannot change while it is
+being embedded, and a worker that dies mid-batch releases its rows with its connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from papers.chunks import chunks
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from papers.embeddings import get_embedder, paper_text, text_hash
+from papers.models import Paper, embedded_q
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbedOutcome:
+    written: int = 0
+    failed: list[int] = field(default_factory=list)  # to retry later (attempts left)
+    busy: list[int] = field(default_factory=list)  # locked by another worker right now
+
+
+def workable(ids: Iterable[int] | None = None):
+    """Papers that need a vector and still have attempts left."""
+    papers = Paper.objects.filter(~embedded_q(), embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS)
+    return papers if ids is None else papers.filter(pk__in=list(ids))
+
+
+def embed_ids(ids: Sequence[int]) -> EmbedOutcome:
+    outcome = EmbedOutcome()
+    for chunk in chunks(sorted(set(ids)), settings.EMBEDDING_BATCH_SIZE):
+        _embed_chunk(list(chunk), outcome)
+    return outcome
+
+
+def _embed_chunk(chunk: list[int], outcome: EmbedOutcome) -> None:
+    with transaction.atomic():
+        papers = list(
+            workable(chunk)
+            .select_for_update(skip_locked=True, of=("self",))
+            .only("id", "title", "abstract", "embedding_attempts")
+        )
+        if papers:
+            _encode_and_save(papers, outcome)
+    claimed = {p.pk for p in papers}
+    outcome.busy.extend(workable(set(chunk) - claimed).values_list("pk", flat=True))
+
+
+def _encode_and_save(papers: list[Paper], outcome: EmbedOutcome) -> None:
+    texts = [paper_text(p.title, p.abstract) for p in papers]
+    try:
+        vectors = get_embedder().encode(texts)
+    except Exception:
+        # One bad text must not sink its neighbours: retry one by one to find it.
+        logger.warning("batch of %d failed to embed; retrying one by one", len(papers))
+        for paper, text in zip(papers, texts, strict=True):
+            _encode_one(paper, text, outcome)
+        return
+    now = timezone.now()
+    for paper, text, vector in zip(papers, texts, vectors, strict=True):
+        _set_vector(paper, text, vector, now)
+    _save_vectors(papers)
+    outcome.written += len(papers)
+
+
+def _encode_one(paper: Paper, text: str, outcome: EmbedOutcome) -> None:
+    try:
+        vector = get_embedder().encode([text])[0]
+    except Exception as exc:
+        paper.embedding_attempts += 1
+        paper.embedding_error = f"{type(exc).__name__}: {exc}"[:2000]
+        paper.save(update_fields=["embedding_attempts", "embedding_error"])
+        logger.error("paper %s failed to embed (attempt %d): %s", paper.pk, paper.embedding_attempts, exc)
+        if paper.embedding_attempts < settings.EMBEDDING_MAX_ATTEMPTS:
+            outcome.failed.append(paper.pk)
+        return
+    _set_vector(paper, text, vector, timezone.now())
+    _save_vectors([paper])
+    outcome.written += 1
+
+
+def _set_vector(paper: Paper, text: str, vector, now) -> None:
+    paper.embedding = vector
+    paper.embedding_model = settings.EMBEDDING_MODEL
+    paper.embedding_hash = text_hash(text)
+    paper.embedded_at = now
+    paper.embedding_error = ""
+
+
+def _save_vectors(papers: list[Paper]) -> None:
+    Paper.objects.bulk_update(
+        papers, ["embedding", "embedding_model", "embedding_hash", "embedded_at", "embedding_error"]
+    )
+
+
+def embedding_status() -> dict[str, int]:
+    """How many papers are searchable by meaning, waiting for it, or given up on."""
+    needs = ~embedded_q()
+    return Paper.objects.aggregate(
+        total=Count("pk"),
+        indexed=Count("pk", filter=embedded_q()),
+        pending=Count("pk", filter=needs & Q(embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS)),
+        failed=Count("pk", filter=needs & Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)),
+    )

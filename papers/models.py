@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Concat
+from django.urls import reverse
+from django.utils.text import slugify
+from pgvector.django import HnswIndex, VectorField
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Md5(Func):
+    function = "md5"
+    output_field = models.CharField()
+
+
+def embedded_q() -> Q:
+    """Papers whose vector was made by the configured model from their current text.
+
+    Anything else (no vector, another model's, or one of text since edited) is not yet
+    searchable by meaning: search never mixes vectors of two models.
+    """
+    return Q(
+        embedding__isnull=False,
+        embedding_model=settings.EMBEDDING_MODEL,
+        embedding_hash=F("content_hash"),
+    )
+
+
+class Paper(models.Model):
+    title = models.TextField()
+    abstract = models.TextField()
+    published = models.DateField(null=True, blank=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    authors_count = models.PositiveIntegerField(null=True, blank=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="papers"
+    )
+    source = models.CharField(max_length=50, help_text="The format it was imported from.")
+    source_id = models.CharField(
+        max_length=100, blank=True, help_text="The arXiv id, when the format gives one."
+    )
+    key = models.TextField(
+        unique=True, help_text="Stable identity for re-import: arXiv id or normalized title."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config="english")
+        + SearchVector("abstract", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    # The hash of the exact text the Embedder encodes (papers.embeddings.paper_text); computed by
+    # the database so that an edit from anywhere (admin, import, SQL) marks the vector stale.
+    content_hash = models.GeneratedField(
+        expression=Md5(Concat("title", Value("\n"), "abstract", output_field=models.TextField())),
+        output_field=models.CharField(max_length=32),
+        db_persist=True,
+    )
+
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_model = models.CharField(max_length=200, blank=True)
+    embedding_hash = models.CharField(max_length=32, blank=True)
+    embedded_at = models.DateTimeField(null=True, blank=True)
+    embedding_attempts = models.PositiveSmallIntegerField(default=0)
+    embedding_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = [F("published").desc(nulls_last=True), "-id"]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="paper_search_vector_gin"),
+            GinIndex(OpClass("title", name="gin_trgm_ops"), name="paper_title_trgm"),
+            HnswIndex(
+                name="paper_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            models.Index(fields=["published"], name="paper_published"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.title)[:80].strip("-")
+
+    def get_absolute_url(self) -> str:
+        return reverse("paper", kwargs={"pk": self.pk, "slug": self.slug})
+
+    @property
+    def embedding_state(self) -> str:
+        if (
+            self.embedding is not None
+            and self.embedding_model == settings.EMBEDDING_MODEL
+            and self.embedding_hash == self.content_hash
+        ):
+            return "indexed"
+        if self.embedding_attempts >= settings.EMBEDDING_MAX_ATTEMPTS:
+            return "failed"
+        return "stale" if self.embedding is not None else "pending"

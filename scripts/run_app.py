@@ -1,0 +1,64 @@
+"""`make run`: database, migrations, demo data, the embedding worker and the web server.
+
+One Ctrl-C stops the web server, the worker and the embedded PostgreSQL this started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DATA = ROOT / "papers" / "demo" / "daily_papers.txt"
+ADDRESS = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
+
+
+def manage(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, **kwargs)
+
+
+def run(*args: str) -> None:
+    code = manage(*args).wait()
+    if code:
+        sys.exit(f"`manage.py {' '.join(args)}` failed (exit {code})")
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    run("migrate", "--no-input")
+    run("load_demo_data", str(DEMO_DATA))
+    # Each child gets its own process group so one Ctrl-C here is handled once, in order.
+    children = [
+        manage("db_worker", "--queue-name", "*", start_new_session=True),
+        manage("runserver", "--noreload", ADDRESS, start_new_session=True),
+    ]
+    print(f"\nServing on http://{ADDRESS}/  (Ctrl-C stops everything)\n", flush=True)
+    try:
+        while all(c.poll() is None for c in children):
+            time.sleep(0.5)
+        sys.exit("the web server or the worker stopped; stopping the rest")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(children)
+
+
+def stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if not os.environ.get("DATABASE_URL"):
+        subprocess.run([sys.executable, "-m", "config.database", "stop"], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    main()

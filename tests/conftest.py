@@ -1,0 +1,61 @@
+"""Shared fixtures: the real embedded PostgreSQL (pytest-django's test database on it) and the
+real embedding model, loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seeds" / "000_28a00cc69e4bea3e.txt"
+LISTING_YEAR = 2026  # the seed listing's date line, "Mar 10", is from 2026
+
+_vectors: dict[str, tuple] = {}  # content_hash -> (vector, model, hash): real, computed once
+
+
+def import_seed():
+    from papers.ingest.daily_papers import parse_file
+    from papers.loader import upsert_papers
+
+    return upsert_papers(parse_file(SEED, year=LISTING_YEAR))
+
+
+def embed_all() -> None:
+    """Give every paper its real embedding; the model runs once per text per test session."""
+    from papers.indexing import embed_ids
+    from papers.models import Paper
+
+    missing = list(Paper.objects.exclude(content_hash__in=_vectors).values_list("pk", flat=True))
+    if missing:
+        embed_ids(missing)
+        for paper in Paper.objects.filter(pk__in=missing):
+            _vectors[paper.content_hash] = (
+                paper.embedding,
+                paper.embedding_model,
+                paper.embedding_hash,
+            )
+    stale = list(Paper.objects.exclude(pk__in=missing))
+    for paper in stale:
+        paper.embedding, paper.embedding_model, paper.embedding_hash = _vectors[paper.content_hash]
+    Paper.objects.bulk_update(stale, ["embedding", "embedding_model", "embedding_hash"])
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    return SEED
+
+
+@pytest.fixture
+def demo_catalogue(db):
+    """The 57 papers of the demo listing, every one embedded by the real model."""
+    import_seed()
+    embed_all()
+
+
+@pytest.fixture
+def demo_catalogue_live(transactional_db):
+    """The demo catalogue, committed, for tests where another thread or process reads it."""
+    import_seed()
+    embed_all()
