@@ -1,1 +1,13 @@
-urlpatterns = []
+from django.urls import path
+
+from search import api, views
+from search.feeds import SearchFeed
+
+urlpatterns = [
+    path("", views.search_page, name="search"),
+    path("papers/<int:pk>/", views.paper_page, name="paper-short"),
+    path("papers/<int:pk>/<str:slug>/", views.paper_page, name="paper"),
+    path("api/search", api.search_api, name="api-search"),
+    path("api/papers/<int:pk>", api.paper_api, name="api-paper"),
+    path("feed.atom", SearchFeed(), name="feed"),
+]

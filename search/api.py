@@ -1,0 +1,64 @@
+"""JSON API: the same searches as the page (docs/API.md)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+
+from papers.models import Paper
+from search.engine import Hit, search
+from search.similar import similar_papers
+from search.state import SearchState
+
+
+def search_api(request: HttpRequest) -> JsonResponse:
+    state = SearchState.from_query(request.GET)
+    if state.errors:
+        return JsonResponse({"errors": state.errors}, status=400)
+    results = search(state)
+    return JsonResponse(
+        {
+            "query": state.to_dict(),
+            "total": results.total,
+            "page": state.page,
+            "pages": results.pages,
+            "not_indexed": results.not_indexed,
+            "results": [_hit_json(request, hit) for hit in results.hits],
+            "facets": {
+                "scope": results.facet_scope,
+                "organizations": [
+                    {"slug": f.slug, "name": f.name, "count": f.count} for f in results.facets
+                ],
+            },
+        }
+    )
+
+
+def paper_api(request: HttpRequest, pk: int) -> JsonResponse:
+    paper = get_object_or_404(Paper.objects.select_related("organization"), pk=pk)
+    similar = similar_papers(paper)
+    body = paper_json(request, paper)
+    body["similar"] = None if similar is None else [paper_json(request, p) for p in similar]
+    return JsonResponse(body)
+
+
+def paper_json(request: HttpRequest, paper: Paper) -> dict:
+    org = paper.organization
+    return {
+        "id": paper.pk,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "published": paper.published.isoformat() if paper.published else None,
+        "organization": {"slug": org.slug, "name": org.name} if org else None,
+        "authors_count": paper.authors_count,
+        "upvotes": paper.upvotes,
+        "url": request.build_absolute_uri(paper.get_absolute_url()),
+    }
+
+
+def _hit_json(request: HttpRequest, hit: Hit) -> dict:
+    return paper_json(request, hit.paper) | {
+        "score": hit.score,
+        "keyword_rank": hit.keyword_rank,
+        "semantic_rank": hit.semantic_rank,
+    }

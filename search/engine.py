@@ -1,0 +1,152 @@
+"""One search function for the page, the API, the feed, the evaluation and the benchmarks.
+
+`search(state)` runs keyword (BM25 over the generated tsvector), semantic (pgvector HNSW, cosine)
+or hybrid (reciprocal rank fusion of both) retrieval in one SQL round trip for the ranked page,
+plus one for the organization facets. Filters are applied inside each candidate list, before
+fusion, so a filtered search still fills its page.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.conf import settings
+from django.db import connection
+
+from papers.models import Organization, Paper
+from search.query_text import parse_text_query
+from search.sql import SearchSQL
+from search.state import SearchState
+
+
+@dataclass
+class Hit:
+    paper: Paper
+    score: float | None
+    keyword_rank: int | None
+    semantic_rank: int | None
+    fuzzy: bool  # matched by title similarity (a typo), not by full text
+    title_marked: str | None  # the title with matched terms between HIGHLIGHT_START/STOP
+    snippet_marked: str | None  # the best fragments of the abstract, marked the same way
+
+
+@dataclass
+class OrgFacet:
+    slug: str
+    name: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class Results:
+    state: SearchState
+    hits: list[Hit]
+    total: int
+    facets: list[OrgFacet] = field(default_factory=list)
+    facet_scope: str = "all matches"  # or "top candidates" for the vector side
+    not_indexed: int = 0  # papers not yet searchable by meaning
+    typo_fallback: bool = False  # some keyword matches came from title similarity
+
+    @property
+    def page_size(self) -> int:
+        return settings.SEARCH_PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def first_index(self) -> int:
+        return (self.state.page - 1) * self.page_size + 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.state.page < self.pages
+
+
+def search(state: SearchState, *, with_facets: bool = True) -> Results:
+    sql = build_sql(state)
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.page())
+        rows = cursor.fetchall()
+        hits = [_hit(row) for row in rows]
+        total = rows[0][-1] if rows else _count_when_past_the_end(cursor, sql, state)
+        results = Results(state=state, hits=hits, total=total)
+        if with_facets:
+            facet_sql = build_sql(state.with_changes(orgs=(), page=1))
+            cursor.execute(*facet_sql.facets())
+            _add_facets(results, cursor.fetchall(), state)
+            results.facet_scope = "all matches" if sql.exhaustive else "top candidates"
+    results.typo_fallback = any(h.fuzzy for h in hits)
+    return results
+
+
+def build_sql(state: SearchState) -> SearchSQL:
+    text = parse_text_query(state.q) if state.q else None
+    vector = None
+    if state.q and state.mode in ("hybrid", "semantic"):
+        from papers.embeddings import get_embedder
+
+        vector = get_embedder().encode_query(state.q)
+    page_size = settings.SEARCH_PAGE_SIZE
+    return SearchSQL(
+        text=text if state.mode in ("hybrid", "keyword") else None,
+        vector=vector,
+        orgs=state.orgs,
+        start=state.start_date,
+        end=state.end_date,
+        sort=state.effective_sort,
+        limit=page_size,
+        offset=(state.page - 1) * page_size,
+        depth=max(settings.SEARCH_CANDIDATE_DEPTH, state.page * page_size),
+        raw_query=state.q,
+    )
+
+
+def _count_when_past_the_end(cursor, sql: SearchSQL, state: SearchState) -> int:
+    if state.page == 1:
+        return 0
+    cursor.execute(*sql.count())
+    return cursor.fetchone()[0]
+
+
+def _hit(row) -> Hit:
+    (
+        pk, title, abstract, published, upvotes, authors_count, source, source_id,
+        org_id, org_slug, org_name, score, keyword_rank, semantic_rank, fuzzy,
+        title_html, snippet_html, _total,
+    ) = row  # fmt: skip
+    paper = Paper(
+        pk=pk, title=title, abstract=abstract, published=published, upvotes=upvotes,
+        authors_count=authors_count, source=source, source_id=source_id,
+        organization_id=org_id,
+    )  # fmt: skip
+    if org_id is not None:
+        paper.organization = Organization(pk=org_id, slug=org_slug, name=org_name)
+    return Hit(paper, score, keyword_rank, semantic_rank, fuzzy, title_html, snippet_html)
+
+
+def _add_facets(results: Results, rows, state: SearchState) -> None:
+    results.facets = [
+        OrgFacet(slug, name, count, slug in state.orgs) for slug, name, count, _ in rows if slug
+    ]
+    # Selected organizations stay visible (with 0) so they can be switched off again.
+    shown = {f.slug for f in results.facets}
+    missing = [slug for slug in state.orgs if slug not in shown]
+    if missing:
+        names = dict(Organization.objects.filter(slug__in=missing).values_list("slug", "name"))
+        results.facets += [OrgFacet(s, names.get(s, s), 0, True) for s in missing]
+    results.not_indexed = rows[0][3] if rows else _not_indexed()
+
+
+def _not_indexed() -> int:
+    from papers.models import embedded_q
+
+    return Paper.objects.exclude(embedded_q()).count()
+
+
+def date_or_none(value) -> str | None:
+    return value.isoformat() if isinstance(value, date) else None

@@ -1,0 +1,246 @@
+"""The SQL behind search.engine: candidate lists, fusion, filters, page and facets.
+
+Keyword ranking is BM25 computed from the stored tsvector: term frequency from each lexeme's
+positions (a title occurrence, weight A, counts SEARCH_TITLE_WEIGHT times), document frequency
+from the GIN index, length normalization by the number of lexemes. PostgreSQL's ts_rank has no
+IDF, which is why BM25 ranks much better on judged queries (docs/RELEVANCE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+
+from papers.models import Organization, Paper
+from search.query_text import TextQuery
+
+PAPER = Paper._meta.db_table
+ORG = Organization._meta.db_table
+HIGHLIGHT_START, HIGHLIGHT_STOP = "\x02", "\x03"  # swapped for <mark> after HTML escaping
+SNIPPET_OPTIONS = (
+    f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxFragments=2, MaxWords=40, "
+    'MinWords=20, FragmentDelimiter=" … "'
+)
+TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, HighlightAll=true"
+SORT_ORDER = {
+    "relevance": "f.score DESC, p.id",
+    "newest": "p.published DESC NULLS LAST, f.score DESC, p.id DESC",
+    "oldest": "p.published ASC NULLS LAST, f.score DESC, p.id",
+    "upvotes": "p.upvotes DESC, f.score DESC, p.id DESC",
+}
+
+
+@dataclass(frozen=True)
+class SearchSQL:
+    text: TextQuery | None
+    vector: tuple[float, ...] | None
+    orgs: tuple[str, ...]
+    start: date | None
+    end: date | None
+    sort: str
+    limit: int
+    offset: int
+    depth: int
+    raw_query: str = ""
+
+    @property
+    def exhaustive(self) -> bool:
+        """Whether the candidate set is every match (keyword only), or the top of a ranking."""
+        return self.vector is None
+
+    # --- statements -------------------------------------------------------------------------
+    def page(self) -> tuple[str, dict]:
+        """One ranked page; every row also carries the total number of candidates."""
+        sql = f"""
+        {self._with()}
+        , page AS (
+            SELECT p.id, f.score, f.keyword_rank, f.semantic_rank, f.fuzzy,
+                   count(*) OVER () AS total
+            FROM fused f JOIN {PAPER} p ON p.id = f.id
+            ORDER BY {SORT_ORDER[self.sort]}
+            LIMIT %(limit)s OFFSET %(offset)s
+        )
+        SELECT p.id, p.title, p.abstract, p.published, p.upvotes, p.authors_count, p.source,
+               p.source_id, o.id, o.slug, o.name, pg.score, pg.keyword_rank, pg.semantic_rank,
+               pg.fuzzy, {self._headlines()}, pg.total
+        FROM page pg JOIN {PAPER} p ON p.id = pg.id
+        LEFT JOIN {ORG} o ON o.id = p.organization_id
+        ORDER BY {SORT_ORDER[self.sort].replace("f.score", "pg.score")}
+        """
+        return sql, self._params()
+
+    def count(self) -> tuple[str, dict]:
+        return f"{self._with()} SELECT count(*) FROM fused", self._params()
+
+    def facets(self) -> tuple[str, dict]:
+        """Organizations of the candidates, with counts, and how many papers lack a vector."""
+        sql = f"""
+        {self._with()}
+        SELECT o.slug, o.name, count(*) AS n,
+               (SELECT count(*) FROM {PAPER} x WHERE NOT ({_embedded("x")})) AS not_indexed
+        FROM fused f JOIN {PAPER} p ON p.id = f.id
+        LEFT JOIN {ORG} o ON o.id = p.organization_id
+        GROUP BY o.slug, o.name
+        ORDER BY n DESC, o.name
+        """
+        return sql, self._params()
+
+    # --- pieces -----------------------------------------------------------------------------
+    def _with(self) -> str:
+        parts = []
+        if self.text:
+            parts += [self._keyword_ctes()]
+        if self.vector:
+            parts += [self._semantic_cte()]
+        parts.append(f"fused AS ({self._fusion()})")
+        return "WITH " + ",\n".join(parts)
+
+    def _filters(self, alias: str = "p") -> str:
+        clauses = ["TRUE"]
+        if self.orgs:
+            clauses.append(
+                f"{alias}.organization_id IN (SELECT id FROM {ORG} WHERE slug = ANY(%(orgs)s))"
+            )
+        if self.start:
+            clauses.append(f"{alias}.published >= %(start)s")
+        if self.end:
+            clauses.append(f"{alias}.published <= %(end)s")
+        return " AND ".join(clauses)
+
+    def _keyword_ctes(self) -> str:
+        return f"""
+        tsq AS (SELECT websearch_to_tsquery('english', %(match)s) AS q),
+        terms AS (
+            SELECT DISTINCT t.lexeme FROM unnest(to_tsvector('english', %(rank_text)s)) t
+        ),
+        stats AS (
+            SELECT count(*)::float AS n, greatest(avg(length(search_vector)), 1) AS avgdl
+            FROM {PAPER}
+        ),
+        idf AS (
+            SELECT t.lexeme, ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS idf
+            FROM terms t CROSS JOIN stats s
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS df FROM {PAPER} x
+                WHERE x.search_vector @@ ({_lexeme_query("t.lexeme")})
+            ) d
+        ),
+        matches AS (
+            SELECT p.id, p.search_vector FROM {PAPER} p, tsq
+            WHERE p.search_vector @@ tsq.q AND {self._filters()}
+        ),
+        bm25 AS (
+            SELECT m.id, sum(
+                i.idf * tf.tf * (%(k1)s + 1)
+                / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * length(m.search_vector) / s.avgdl))
+            ) AS score
+            FROM matches m
+            CROSS JOIN LATERAL unnest(m.search_vector) u
+            JOIN idf i ON i.lexeme = u.lexeme
+            CROSS JOIN stats s
+            CROSS JOIN LATERAL (
+                SELECT sum(CASE w WHEN 'A' THEN %(title_weight)s ELSE 1 END) AS tf
+                FROM unnest(u.weights) w
+            ) tf
+            GROUP BY m.id
+        ),
+        typo AS (
+            SELECT p.id, word_similarity(%(raw)s, p.title) AS score FROM {PAPER} p
+            WHERE NOT EXISTS (SELECT 1 FROM matches) AND EXISTS (SELECT 1 FROM terms)
+              AND %(raw)s <%% p.title
+              AND {self._filters()}
+            ORDER BY score DESC LIMIT %(depth)s
+        ),
+        keyword AS (
+            SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank, false AS fuzzy
+            FROM bm25
+            UNION ALL
+            SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank, true AS fuzzy
+            FROM typo
+        )"""
+
+    def _semantic_cte(self) -> str:
+        # MATERIALIZED: the HNSW scan runs once, in index order; relaxed iterative scans may
+        # return slightly out of order, so rank by the exact distance afterwards.
+        return f"""
+        nearest AS MATERIALIZED (
+            SELECT p.id, p.embedding <=> %(vector)s::vector AS distance FROM {PAPER} p
+            WHERE {_embedded("p")} AND {self._filters()}
+            ORDER BY p.embedding <=> %(vector)s::vector
+            LIMIT %(depth)s
+        ),
+        semantic AS (
+            SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM nearest
+        )"""
+
+    def _fusion(self) -> str:
+        if self.text and self.vector:
+            return """
+            SELECT coalesce(k.id, s.id) AS id, k.rank AS keyword_rank, s.rank AS semantic_rank,
+                   coalesce(%(keyword_weight)s / (%(rrf_k)s + k.rank), 0)
+                   + coalesce(%(semantic_weight)s / (%(rrf_k)s + s.rank), 0) AS score,
+                   coalesce(k.fuzzy, false) AS fuzzy
+            FROM (SELECT * FROM keyword WHERE rank <= %(depth)s) k
+            FULL OUTER JOIN semantic s ON s.id = k.id"""
+        if self.text:
+            return """
+            SELECT id, rank AS keyword_rank, NULL::bigint AS semantic_rank,
+                   1.0 / (%(rrf_k)s + rank) AS score, fuzzy FROM keyword"""
+        if self.vector:
+            return """
+            SELECT id, NULL::bigint AS keyword_rank, rank AS semantic_rank,
+                   1.0 / (%(rrf_k)s + rank) AS score, false AS fuzzy FROM semantic"""
+        return f"""
+            SELECT p.id, NULL::bigint AS keyword_rank, NULL::bigint AS semantic_rank,
+                   NULL::float AS score, false AS fuzzy
+            FROM {PAPER} p WHERE {self._filters()}"""
+
+    def _headlines(self) -> str:
+        if not self.text:
+            return "NULL, NULL"
+        return f"""
+            ts_headline('english', p.title, (SELECT q FROM tsq), %(title_options)s),
+            ts_headline('english', p.abstract, (SELECT q FROM tsq), %(snippet_options)s)"""
+
+    def _params(self) -> dict:
+        params = {
+            "limit": self.limit,
+            "offset": self.offset,
+            "depth": self.depth,
+            "orgs": list(self.orgs),
+            "start": self.start,
+            "end": self.end,
+            "model": settings.EMBEDDING_MODEL,
+            "rrf_k": settings.SEARCH_RRF_K,
+            "keyword_weight": settings.SEARCH_KEYWORD_WEIGHT,
+            "semantic_weight": settings.SEARCH_SEMANTIC_WEIGHT,
+        }
+        if self.text:
+            params |= {
+                "match": self.text.match,
+                "rank_text": self.text.rank,
+                "raw": self.raw_query,
+                "k1": settings.SEARCH_BM25_K1,
+                "b": settings.SEARCH_BM25_B,
+                "title_weight": settings.SEARCH_TITLE_WEIGHT,
+                "title_options": TITLE_OPTIONS,
+                "snippet_options": SNIPPET_OPTIONS,
+            }
+        if self.vector:
+            params["vector"] = "[" + ",".join(f"{x:.7g}" for x in self.vector) + "]"
+        return params
+
+
+def _embedded(alias: str) -> str:
+    """SQL twin of papers.models.embedded_q(): a vector of the configured model, current text."""
+    return (
+        f"{alias}.embedding IS NOT NULL AND {alias}.embedding_model = %(model)s"
+        f" AND {alias}.embedding_hash = {alias}.content_hash"
+    )
+
+
+def _lexeme_query(lexeme: str) -> str:
+    """A tsquery for one already-stemmed lexeme (quoted, so it is not parsed or stemmed again)."""
+    return f"('''' || replace({lexeme}, '''', '''''') || '''')::tsquery"

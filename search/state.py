@@ -1,0 +1,199 @@
+"""The search state: every search is one of these, parsed from a URL and written back to one.
+
+`SearchState.from_query(request.GET)` validates; `state.to_query()` writes the canonical query
+string (fixed parameter order, defaults left out), so a permalink, a reload, the API and the feed
+all run the same search. Invalid values are reported per field and fall back to their default,
+so the rest of the page still works.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+
+MAX_QUERY_LENGTH = 500
+MAX_ORGS = 20
+MAX_PAGE = 500
+MODES = ("hybrid", "keyword", "semantic")
+SORTS = ("relevance", "newest", "oldest", "upvotes")
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
+DATE_FORMS = (
+    (re.compile(r"^(\d{4})$"), "year"),
+    (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "day"),
+)
+
+
+@dataclass(frozen=True)
+class SearchState:
+    q: str = ""
+    mode: str = "hybrid"
+    orgs: tuple[str, ...] = ()
+    date_from: str = ""  # as the user wrote it: YYYY, YYYY-MM or YYYY-MM-DD
+    date_to: str = ""
+    sort: str = ""  # "" = the default for whether there is a query
+    page: int = 1
+    errors: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_query(cls, params: QueryDict | dict) -> SearchState:
+        errors: dict[str, str] = {}
+        q = " ".join(_one(params, "q").split())
+        if len(q) > MAX_QUERY_LENGTH:
+            errors["q"] = f"Search text is limited to {MAX_QUERY_LENGTH} characters."
+            q = q[:MAX_QUERY_LENGTH]
+        state = cls(
+            q=q,
+            mode=_choice(params, "mode", MODES, errors) or "hybrid",
+            orgs=_orgs(params, errors),
+            date_from=_date(params, "from", errors),
+            date_to=_date(params, "to", errors),
+            sort=_choice(params, "sort", SORTS, errors),
+            page=_page(params, errors),
+        )
+        if state.date_from and state.date_to and state.start_date > state.end_date:
+            errors["to"] = "The end date is before the start date."
+            state = replace(state, date_to="")
+        if state.sort == state.default_sort:
+            state = replace(state, sort="")
+        return replace(state, errors=errors)
+
+    # --- derived values -------------------------------------------------------------------
+    @property
+    def default_sort(self) -> str:
+        return "relevance" if self.q else "newest"
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort == "relevance" and not self.q:
+            return "newest"  # nothing to be relevant to
+        return self.sort or self.default_sort
+
+    @property
+    def start_date(self) -> date | None:
+        return _bounds(self.date_from)[0] if self.date_from else None
+
+    @property
+    def end_date(self) -> date | None:
+        return _bounds(self.date_to)[1] if self.date_to else None
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.orgs or self.date_from or self.date_to)
+
+    # --- writing back ---------------------------------------------------------------------
+    def to_pairs(self) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        if self.q:
+            pairs.append(("q", self.q))
+        if self.mode != "hybrid":
+            pairs.append(("mode", self.mode))
+        pairs += [("org", slug) for slug in self.orgs]
+        if self.date_from:
+            pairs.append(("from", self.date_from))
+        if self.date_to:
+            pairs.append(("to", self.date_to))
+        if self.sort and self.sort != self.default_sort:
+            pairs.append(("sort", self.sort))
+        if self.page != 1:
+            pairs.append(("page", str(self.page)))
+        return pairs
+
+    def to_query(self) -> str:
+        return urlencode(self.to_pairs())
+
+    def to_dict(self) -> dict:
+        """The canonical state as JSON-friendly values (the API echoes it)."""
+        return {
+            "q": self.q,
+            "mode": self.mode,
+            "org": list(self.orgs),
+            "from": self.date_from or None,
+            "to": self.date_to or None,
+            "sort": self.effective_sort,
+            "page": self.page,
+        }
+
+    def with_changes(self, **changes) -> SearchState:
+        """A new state; any change other than the page goes back to page 1."""
+        if "page" not in changes:
+            changes["page"] = 1
+        return replace(self, errors={}, **changes)
+
+    def toggling_org(self, slug: str) -> SearchState:
+        orgs = set(self.orgs) ^ {slug}
+        return self.with_changes(orgs=tuple(sorted(orgs)))
+
+
+def _one(params, name: str) -> str:
+    value = params.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _choice(params, name: str, choices: tuple[str, ...], errors: dict) -> str:
+    value = _one(params, name).strip().lower()
+    if value and value not in choices:
+        errors[name] = f"Choose one of: {', '.join(choices)}."
+        return ""
+    return value
+
+
+def _orgs(params, errors: dict) -> tuple[str, ...]:
+    values = params.getlist("org") if hasattr(params, "getlist") else params.get("org", [])
+    if isinstance(values, str):
+        values = [values]
+    slugs = {v.strip().lower() for v in values if v.strip()}
+    bad = sorted(s for s in slugs if not SLUG.match(s))
+    if bad:
+        errors["org"] = f"Not an organization id: {bad[0][:40]!r}."
+    good = sorted(s for s in slugs if SLUG.match(s))
+    if len(good) > MAX_ORGS:
+        errors["org"] = f"At most {MAX_ORGS} organizations at once."
+        good = good[:MAX_ORGS]
+    return tuple(good)
+
+
+def _date(params, name: str, errors: dict) -> str:
+    value = _one(params, name).strip()
+    if not value:
+        return ""
+    try:
+        _bounds(value)
+    except ValueError:
+        errors[name] = "Use a date like 2025, 2025-03 or 2025-03-14."
+        return ""
+    return value
+
+
+def _bounds(value: str) -> tuple[date, date]:
+    """First and last day a YYYY, YYYY-MM or YYYY-MM-DD value covers; ValueError if invalid."""
+    for pattern, kind in DATE_FORMS:
+        match = pattern.match(value)
+        if not match:
+            continue
+        parts = [int(p) for p in match.groups()]
+        if parts[0] < 1:
+            break
+        if kind == "year":
+            return date(parts[0], 1, 1), date(parts[0], 12, 31)
+        if kind == "month":
+            last = calendar.monthrange(parts[0], parts[1])[1] if 1 <= parts[1] <= 12 else 0
+            return date(parts[0], parts[1], 1), date(parts[0], parts[1], last)
+        day = date(*parts)
+        return day, day
+    raise ValueError(value)
+
+
+def _page(params, errors: dict) -> int:
+    raw = _one(params, "page").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE}."
+        return 1
+    return int(raw)

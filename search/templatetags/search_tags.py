@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
+from search.state import SearchState
+
+register = template.Library()
+
+
+@register.filter
+def marked(text: str | None) -> SafeString:
+    """Escape text from the database, then turn the highlight sentinels into <mark> tags."""
+    html = escape(text or "")
+    return mark_safe(html.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_STOP, "</mark>"))
+
+
+@register.simple_tag
+def search_url(state: SearchState, **changes) -> str:
+    """The canonical URL of this search with some parameters changed (page resets to 1)."""
+    query = state.with_changes(**changes).to_query()
+    return f"/?{query}" if query else "/"
+
+
+@register.simple_tag
+def org_toggle_url(state: SearchState, slug: str) -> str:
+    query = state.toggling_org(slug).to_query()
+    return f"/?{query}" if query else "/"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django_htmx.http import push_url
+
+from papers.models import Paper
+from search.engine import search
+from search.similar import similar_papers
+from search.state import MODES, SORTS, SearchState
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    state = SearchState.from_query(request.GET)
+    canonical = f"/?{state.to_query()}" if state.to_query() else "/"
+    if not request.htmx and not state.errors and request.get_full_path() != canonical:
+        return redirect(canonical)  # the address bar always shows the permalink
+    results = search(state)
+    context = {
+        "state": state,
+        "results": results,
+        "canonical_url": canonical,
+        "modes": MODES,
+        "sorts": SORTS,
+        "presets": _date_presets(),
+    }
+    status = 400 if state.errors else 200
+    if request.htmx:
+        response = render(request, "search/_results.html", context, status=status)
+        return push_url(response, canonical)
+    return render(request, "search/index.html", context, status=status)
+
+
+def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
+    paper = get_object_or_404(Paper.objects.select_related("organization"), pk=pk)
+    if slug is not None and slug != paper.slug:
+        return HttpResponsePermanentRedirect(paper.get_absolute_url())
+    context = {"paper": paper, "similar": similar_papers(paper)}
+    return render(request, "papers/detail.html", context)
+
+
+def _date_presets() -> list[tuple[str, str]]:
+    today = timezone.localdate()
+    return [
+        ("Last 7 days", (today - timedelta(days=7)).isoformat()),
+        ("Last 30 days", (today - timedelta(days=30)).isoformat()),
+        ("Last year", (today - timedelta(days=365)).isoformat()),
+    ]
