@@ -9,6 +9,7 @@ It keeps running after the process exits; `python -m config.database stop` stops
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -23,7 +24,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def embedded_data_dir() -> Path:
     """The embedded server's data folder: EMBEDDED_POSTGRES_DIR, default .data/postgres."""
-    return Path(os.environ.get("EMBEDDED_POSTGRES_DIR") or BASE_DIR / ".data" / "postgres").resolve()
+    return Path(
+        os.environ.get("EMBEDDED_POSTGRES_DIR") or BASE_DIR / ".data" / "postgres"
+    ).resolve()
 
 
 def database_settings(*, url: str | None, data_dir: Path) -> dict:
@@ -68,10 +71,9 @@ def ensure_database(server_uri: str, name: str) -> None:
     with psycopg.connect(server_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            try:
+            # Another process may create it between our check and our create.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{name}"')
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it between our check and our create
 
 
 def stop_embedded(data_dir: Path) -> None:

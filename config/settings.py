@@ -61,9 +61,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": database_settings(
-        url=env_str("DATABASE_URL", ""), data_dir=embedded_data_dir()
-    )
+    "default": database_settings(url=env_str("DATABASE_URL", ""), data_dir=embedded_data_dir())
 }
 # pgvector's HNSW knobs, per connection so a search stays one round trip: ef_search must cover the
 # candidate depth, and iterative scans keep a filtered vector search returning a full page.

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from papers.chunks import chunks
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from papers.chunks import chunks
 from papers.embeddings import get_embedder, paper_text, text_hash
 from papers.models import Paper, embedded_q
 
@@ -32,7 +32,9 @@ class EmbedOutcome:
 
 def workable(ids: Iterable[int] | None = None):
     """Papers that need a vector and still have attempts left."""
-    papers = Paper.objects.filter(~embedded_q(), embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS)
+    papers = Paper.objects.filter(
+        ~embedded_q(), embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS
+    )
     return papers if ids is None else papers.filter(pk__in=list(ids))
 
 
@@ -80,7 +82,9 @@ def _encode_one(paper: Paper, text: str, outcome: EmbedOutcome) -> None:
         paper.embedding_attempts += 1
         paper.embedding_error = f"{type(exc).__name__}: {exc}"[:2000]
         paper.save(update_fields=["embedding_attempts", "embedding_error"])
-        logger.error("paper %s failed to embed (attempt %d): %s", paper.pk, paper.embedding_attempts, exc)
+        logger.error(
+            "paper %s failed to embed (attempt %d): %s", paper.pk, paper.embedding_attempts, exc
+        )
         if paper.embedding_attempts < settings.EMBEDDING_MAX_ATTEMPTS:
             outcome.failed.append(paper.pk)
         return
@@ -109,6 +113,10 @@ def embedding_status() -> dict[str, int]:
     return Paper.objects.aggregate(
         total=Count("pk"),
         indexed=Count("pk", filter=embedded_q()),
-        pending=Count("pk", filter=needs & Q(embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS)),
-        failed=Count("pk", filter=needs & Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)),
+        pending=Count(
+            "pk", filter=needs & Q(embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS)
+        ),
+        failed=Count(
+            "pk", filter=needs & Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)
+        ),
     )

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from papers.chunks import chunks
 
 from django.db import transaction
 from django.utils import timezone
 
+from papers.chunks import chunks
 from papers.ingest import PaperRecord
 from papers.models import Organization, Paper
 
 BATCH_SIZE = 500
 # The fields a record sets; a paper whose stored values all equal these is "unchanged".
-RECORD_FIELDS = ("title", "abstract", "published", "upvotes", "authors_count", "source", "source_id")
+RECORD_FIELDS = (
+    "title",
+    "abstract",
+    "published",
+    "upvotes",
+    "authors_count",
+    "source",
+    "source_id",
+)
 
 
 @dataclass

@@ -103,7 +103,7 @@ class Paper(models.Model):
 
     @property
     def slug(self) -> str:
-        return slugify(self.title)[:80].strip("-")
+        return slugify(self.title)[:80].strip("-") or "paper"
 
     def get_absolute_url(self) -> str:
         return reverse("paper", kwargs={"pk": self.pk, "slug": self.slug})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from papers.chunks import chunks
 
 from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from papers.chunks import chunks
 from papers.indexing import embed_ids, workable
 
 QUEUE = "embeddings"

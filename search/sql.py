@@ -200,7 +200,7 @@ class SearchSQL:
     def _headlines(self) -> str:
         if not self.text:
             return "NULL, NULL"
-        return f"""
+        return """
             ts_headline('english', p.title, (SELECT q FROM tsq), %(title_options)s),
             ts_headline('english', p.abstract, (SELECT q FROM tsq), %(snippet_options)s)"""
 

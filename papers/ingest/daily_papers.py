@@ -117,8 +117,10 @@ def _is_metadata(block: Block) -> bool:
 def _looks_like_metadata(block: Block) -> bool:
     """A metadata block, or the start of one cut short (which _parse_metadata reports)."""
     first = block[0][1]
-    return _is_metadata(block) or bool(AUTHORS.match(first)) or (
-        len(block) > 1 and block[1][1] == SEPARATOR
+    return (
+        _is_metadata(block)
+        or bool(AUTHORS.match(first))
+        or (len(block) > 1 and block[1][1] == SEPARATOR)
     )
 
 

@@ -15,9 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--all", action="store_true", help="re-embed every paper, fresh or not"
-        )
+        parser.add_argument("--all", action="store_true", help="re-embed every paper, fresh or not")
         parser.add_argument(
             "--sync", action="store_true", help="embed in this process, with a progress bar"
         )
