@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
 from papers.models import Paper
@@ -28,10 +29,15 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "presets": _date_presets(),
     }
     status = 400 if state.errors else 200
-    if request.htmx:
+    # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "search/_results.html", context, status=status)
-        return push_url(response, canonical)
-    return render(request, "search/index.html", context, status=status)
+        response = push_url(response, canonical)
+    else:
+        response = render(request, "search/index.html", context, status=status)
+    # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:

@@ -8,6 +8,15 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   }
 });
 
+// A history snapshot holds the search box as the page was first rendered, not as it was for the
+// restored address: put that address's query back in it.
+document.addEventListener("htmx:historyRestore", () => {
+  const box = document.getElementById("q");
+  if (box) {
+    box.value = new URLSearchParams(location.search).get("q") || "";
+  }
+});
+
 // "/" focuses the search box, unless the user is already typing somewhere.
 document.addEventListener("keydown", (event) => {
   const target = event.target;
