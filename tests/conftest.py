@@ -59,3 +59,20 @@ def demo_catalogue_live(transactional_db):
     """The demo catalogue, committed, for tests where another thread or process reads it."""
     import_seed()
     embed_all()
+
+
+@pytest.fixture
+def manage_py_env(transactional_db) -> dict[str, str]:
+    """Environment for a `manage.py` subprocess working on this test's database.
+
+    Needs transactional_db: a subprocess only sees what this test has committed.
+    """
+    import os
+    from urllib.parse import quote, urlencode
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    query = urlencode({"host": db["HOST"], "port": db["PORT"]}) if db["HOST"] else ""
+    url = f"postgresql://{quote(db['USER'])}@/{db['NAME']}?{query}"
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}

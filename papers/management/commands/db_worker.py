@@ -11,6 +11,12 @@ class Command(DatabaseWorkerCommand):
         "still need an embedding, so work lost with a killed worker is picked up again."
     )
 
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        # The stock default is the "default" queue only, which would never run the embedding
+        # tasks (papers.tasks.QUEUE): a plain `manage.py db_worker` serves every queue.
+        parser.set_defaults(queue_name="*")
+
     def handle(self, *args, **options):
         papers, _ = enqueue_stale()
         if papers:

@@ -1,0 +1,99 @@
+"""The admin pages for papers and organizations, on the demo catalogue."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from papers.models import Organization, Paper
+
+CHANGELIST = "admin:papers_paper_changelist"
+
+
+@pytest.fixture
+def one_stale_one_failed(demo_catalogue):
+    stale = Paper.objects.get(title__startswith="TPI-LLM")
+    Paper.objects.filter(pk=stale.pk).update(abstract="Edited after it was embedded.")
+    failed = Paper.objects.get(title__startswith="LIFL:")
+    Paper.objects.filter(pk=failed.pk).update(
+        embedding=None,
+        embedding_attempts=settings.EMBEDDING_MAX_ATTEMPTS,
+        embedding_error="RuntimeError: out of memory",
+    )
+    return stale, failed
+
+
+def test_the_paper_list_renders(admin_client, demo_catalogue):
+    response = admin_client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 57
+    assert b"TPI-LLM" in response.content
+    assert b"indexed" in response.content
+
+
+@pytest.mark.parametrize(
+    ("state", "count", "title"),
+    [("indexed", 55, b"UFO^3"), ("pending", 1, b"TPI-LLM"), ("failed", 1, b"LIFL:")],
+)
+def test_it_filters_by_embedding_state(admin_client, one_stale_one_failed, state, count, title):
+    response = admin_client.get(reverse(CHANGELIST), {"embedding": state})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == count
+    assert title in response.content
+
+
+def test_it_filters_by_organization_date_and_source(admin_client, demo_catalogue):
+    microsoft = Organization.objects.get(slug="microsoft")
+    url = reverse(CHANGELIST)
+    response = admin_client.get(url, {"organization__id__exact": microsoft.pk})
+    assert response.context["cl"].result_count == 1
+    response = admin_client.get(url, {"published__year": 2026})
+    assert response.context["cl"].result_count == 4
+    response = admin_client.get(url, {"source": "hf-daily", "q": "federated learning"})
+    assert response.status_code == 200
+    assert b"LIFL" in response.content
+
+
+def test_the_paper_form_never_edits_the_vector(admin_client, demo_catalogue):
+    paper = Paper.objects.get(title__startswith="UFO^3")
+    response = admin_client.get(reverse("admin:papers_paper_change", args=[paper.pk]))
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "embedding" not in form.fields
+    assert "content_hash" not in form.fields and "search_vector" not in form.fields
+    assert paper.content_hash.encode() in response.content  # shown, read-only
+
+
+def test_saving_an_edited_abstract_queues_it_for_embedding(
+    admin_client, demo_catalogue, django_capture_on_commit_callbacks
+):
+    paper = Paper.objects.get(title__startswith="UFO^3")
+    data = {
+        "title": paper.title,
+        "abstract": "A new abstract.",
+        "published": paper.published.isoformat(),
+        "upvotes": paper.upvotes,
+        "authors_count": "",
+        "organization": paper.organization_id,
+        "source": paper.source,
+        "source_id": paper.source_id,
+        "key": paper.key,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:papers_paper_change", args=[paper.pk]), data)
+    assert response.status_code == 302
+    paper.refresh_from_db()
+    assert paper.abstract == "A new abstract."
+    assert paper.embedding_state == "stale"
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs["args"] == [[paper.pk]]
+
+
+def test_the_organization_list_counts_papers(admin_client, demo_catalogue):
+    response = admin_client.get(reverse("admin:papers_organization_changelist"), {"q": "peking"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+    (row,) = response.context["cl"].result_list
+    assert (row.name, row.paper_count) == ("Peking University", 1)
