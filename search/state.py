@@ -21,11 +21,12 @@ MAX_ORGS = 20
 MAX_PAGE = 500
 MODES = ("hybrid", "keyword", "semantic")
 SORTS = ("relevance", "newest", "oldest", "upvotes")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
 DATE_FORMS = (
-    (re.compile(r"^(\d{4})$"), "year"),
-    (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
-    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "day"),
+    (re.compile(r"^(\d{4})$", re.ASCII), "year"),
+    (re.compile(r"^(\d{4})-(\d{2})$", re.ASCII), "month"),
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII), "day"),
 )
 
 
@@ -43,7 +44,9 @@ class SearchState:
     @classmethod
     def from_query(cls, params: QueryDict | dict) -> SearchState:
         errors: dict[str, str] = {}
-        q = " ".join(_one(params, "q").split())
+        # Control characters: PostgreSQL text cannot hold NUL and XML (the feed) cannot hold
+        # most of the others, so either would turn a typed query into a 500.
+        q = " ".join(CONTROL_CHARACTERS.sub(" ", _one(params, "q")).split())
         if len(q) > MAX_QUERY_LENGTH:
             errors["q"] = f"Search text is limited to {MAX_QUERY_LENGTH} characters."
             q = q[:MAX_QUERY_LENGTH]
@@ -193,7 +196,7 @@ def _page(params, errors: dict) -> int:
     raw = _one(params, "page").strip()
     if not raw:
         return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:  # "²".isdigit()
         errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE}."
         return 1
     return int(raw)

@@ -1,0 +1,671 @@
+"""search.engine.search on the demo catalogue with real embeddings: ranking, filters, sorting,
+pagination, facets and papers not yet searchable by meaning."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import pytest
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from pgvector.django import CosineDistance
+
+from papers.models import Organization, Paper, embedded_q
+from search.engine import search
+from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
+from search.state import SearchState
+
+LIFL = "LIFL: A Lightweight"
+INFINITE = "Infinite-LLM"
+INSTINFER = "InstInfer"
+TOKENRING = "TokenRing"
+HORIZON = "Horizon-LM"  # undated
+XLLM = "xLLM Technical Report"
+THUNDER = "ThunderAgent"
+POLCA = "POLCA: Power Oversubscription"
+COMMUNITY = "Real-Time Community Detection"
+
+ORGS = {
+    "acme": ("Acme Research", [INFINITE, INSTINFER, TOKENRING, HORIZON]),
+    "beta": ("Beta Institute", [XLLM, THUNDER, LIFL]),
+}
+
+
+def run(query: str, **kwargs):
+    state = SearchState.from_query(QueryDict(query))
+    assert not state.errors, state.errors
+    return search(state, **kwargs)
+
+
+def paper(prefix: str) -> Paper:
+    return Paper.objects.get(title__startswith=prefix)
+
+
+def titles(results) -> list[str]:
+    return [hit.paper.title for hit in results.hits]
+
+
+def ids(results) -> list[int]:
+    return [hit.paper.pk for hit in results.hits]
+
+
+def position(results, prefix: str) -> int | None:
+    for i, hit in enumerate(results.hits, start=1):
+        if hit.paper.title.startswith(prefix):
+            return i
+    return None
+
+
+def keyword_matches(websearch: str) -> set[int]:
+    """An independent oracle: papers whose tsvector matches, through the ORM."""
+    query = SearchQuery(websearch, search_type="websearch", config="english")
+    return set(Paper.objects.filter(search_vector=query).values_list("pk", flat=True))
+
+
+# Every test imports the catalogue and rolls it back; each rolled-back copy stays in the HNSW
+# index as a dead duplicate of a live vector until VACUUM. A few thousand of them crowd out the
+# live rows (pgvector stops after hnsw.max_scan_tuples), and searches by meaning come back short.
+_tests_run = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _vacuum_the_vector_index_now_and_then(django_db_setup, django_db_blocker):
+    if next(_tests_run) % 10 == 0:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("VACUUM papers_paper")
+
+
+@pytest.fixture
+def catalogue(demo_catalogue):
+    """The demo catalogue with two more organizations (changing the organization keeps vectors)."""
+    for slug, (name, prefixes) in ORGS.items():
+        org = Organization.objects.create(slug=slug, name=name)
+        for prefix in prefixes:
+            assert Paper.objects.filter(title__startswith=prefix).update(organization=org) == 1
+    assert Paper.objects.count() == 57
+    assert not Paper.objects.exclude(embedded_q()).exists()
+
+
+@pytest.fixture
+def leap_day_paper(catalogue) -> Paper:
+    Paper.objects.filter(title__startswith="Decentralized Diffusion").update(
+        published=date(2024, 2, 29)
+    )
+    return paper("Decentralized Diffusion")
+
+
+# --- ranking ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_a_paraphrase_finds_its_paper_in_the_top_three(catalogue, mode):
+    results = run(f"q=aggregating+model+updates+without+an+always-on+server&mode={mode}")
+    assert position(results, LIFL) <= 3
+
+
+# Written from the abstracts with none of their words: the test checks that no stem is shared.
+PARAPHRASES = [
+    (
+        POLCA,
+        "squeezing more electricity hungry accelerator machines under a fixed electrical "
+        "budget than nominally permitted",
+    ),
+    (COMMUNITY, "spotting friend circles in enormous online friendship webs on a notebook"),
+]
+
+
+def shared_stems(query: str, target: Paper) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array(SELECT unnest(tsvector_to_array(to_tsvector('english', %s)))"
+            " INTERSECT SELECT unnest(tsvector_to_array(search_vector))) FROM papers_paper"
+            " WHERE id = %s",
+            [query, target.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(("prefix", "query"), PARAPHRASES)
+def test_a_paraphrase_with_no_shared_stems_finds_its_paper_by_meaning(catalogue, prefix, query):
+    target = paper(prefix)
+    assert shared_stems(query, target) == []
+    assert keyword_matches(" OR ".join(query.split())).isdisjoint({target.pk})
+    results = search(SearchState(q=query, mode="semantic"))
+    assert position(results, prefix) <= 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="RRF: every paper is a semantic candidate in a 57-paper catalogue, so any paper "
+    "sharing one query word (e.g. 'more') outscores a meaning-only #1; reported to the lead",
+)
+@pytest.mark.parametrize(("prefix", "query"), PARAPHRASES)
+def test_a_paraphrase_with_no_shared_stems_finds_its_paper_in_hybrid_mode(catalogue, prefix, query):
+    results = search(SearchState(q=query))
+    found = position(results, prefix)
+    assert found is not None
+    assert found <= 3
+
+
+def test_an_exact_term_finds_its_paper_first_in_keyword_mode(catalogue):
+    results = run("q=DistAttention&mode=keyword")
+    assert titles(results)[0].startswith(INFINITE)
+    assert results.total == 1
+    hit = results.hits[0]
+    assert (hit.keyword_rank, hit.semantic_rank, hit.fuzzy) == (1, None, False)
+    assert not results.typo_fallback
+    marked = f"{HIGHLIGHT_START}DistAttention{HIGHLIGHT_STOP}"
+    assert marked in hit.title_marked
+    assert marked in hit.snippet_marked
+
+
+def test_an_exact_term_comes_first_in_hybrid_mode_too(catalogue):
+    results = run("q=DistAttention")
+    assert titles(results)[0].startswith(INFINITE)
+    assert results.hits[0].keyword_rank == 1
+
+
+def test_a_quoted_phrase_with_an_exclusion_drops_the_excluded_papers(catalogue):
+    with_surveys = run("q=%22KV+cache%22&mode=keyword")
+    without = run("q=%22KV+cache%22+-survey&mode=keyword")
+    assert set(ids(with_surveys)) == keyword_matches('"KV cache"')
+    assert set(ids(without)) == keyword_matches('"KV cache" -survey')
+    assert any("survey" in (p.title + p.abstract).lower() for p in _papers(with_surveys))
+    assert without.hits
+    for hit in without.hits:
+        text = (hit.paper.title + " " + hit.paper.abstract).lower()
+        assert "survey" not in text
+        assert "kv cache" in text or "kv-cache" in text
+    assert without.total == with_surveys.total - 1
+
+
+def _papers(results) -> list[Paper]:
+    return [hit.paper for hit in results.hits]
+
+
+def test_or_matches_either_term(catalogue):
+    results = run("q=DistAttention+OR+InstInfer&mode=keyword")
+    assert results.total == 2
+    assert {t.split(":")[0] for t in titles(results)} == {INFINITE, INSTINFER}
+
+
+def test_plain_words_match_any_word_and_rank_the_paper_with_most_of_them_first(catalogue):
+    results = run("q=serverless+federated+aggregation&mode=keyword")
+    assert titles(results)[0].startswith(LIFL)
+    assert set(ids(results)) == keyword_matches("serverless OR federated OR aggregation")
+
+
+def test_a_typo_falls_back_to_similar_titles(catalogue):
+    results = run("q=DistAtention&mode=keyword")
+    assert results.typo_fallback
+    assert titles(results)[0].startswith(INFINITE)
+    assert results.hits[0].fuzzy
+    assert results.hits[0].keyword_rank == 1
+
+
+def test_a_typo_in_hybrid_mode_still_puts_the_paper_first(catalogue):
+    results = run("q=DistAtention")
+    assert results.typo_fallback
+    assert titles(results)[0].startswith(INFINITE)
+
+
+def test_the_typo_fallback_respects_filters(catalogue):
+    results = run("q=DistAtention&mode=keyword&org=beta")
+    assert INFINITE not in " ".join(titles(results))
+    assert all(hit.paper.organization.slug == "beta" for hit in results.hits)
+
+
+def test_a_query_with_matches_does_not_use_the_typo_fallback(catalogue):
+    results = run("q=serving&mode=keyword")
+    assert results.hits
+    assert not results.typo_fallback
+    assert not any(hit.fuzzy for hit in results.hits)
+
+
+def test_keyword_mode_says_nothing_matches_a_made_up_word(catalogue):
+    results = run("q=qwzxjv&mode=keyword")
+    assert (results.hits, results.total, results.typo_fallback) == ([], 0, False)
+
+
+def test_hybrid_hits_carry_both_ranks_and_the_fused_score(catalogue):
+    results = run("q=aggregating+model+updates+without+an+always-on+server")
+    both = [hit for hit in results.hits if hit.keyword_rank and hit.semantic_rank]
+    assert both, "expected papers found both by words and by meaning"
+    for hit in results.hits:
+        assert hit.keyword_rank or hit.semantic_rank
+        expected = sum(1 / (60 + r) for r in (hit.keyword_rank, hit.semantic_rank) if r)
+        assert hit.score == pytest.approx(expected)
+    scores = [hit.score for hit in results.hits]
+    assert scores == sorted(scores, reverse=True)
+    keyword_ranks = [hit.keyword_rank for hit in results.hits if hit.keyword_rank]
+    assert len(keyword_ranks) == len(set(keyword_ranks))
+
+
+def test_semantic_hits_have_no_keyword_rank_and_keyword_hits_no_semantic_rank(catalogue):
+    semantic = run("q=long+context+inference&mode=semantic")
+    keyword = run("q=long+context+inference&mode=keyword")
+    assert semantic.hits and keyword.hits
+    assert all(h.keyword_rank is None and h.semantic_rank for h in semantic.hits)
+    assert [h.semantic_rank for h in semantic.hits] == list(range(1, len(semantic.hits) + 1))
+    assert all(h.semantic_rank is None and h.keyword_rank for h in keyword.hits)
+    assert [h.keyword_rank for h in keyword.hits] == list(range(1, len(keyword.hits) + 1))
+    assert semantic.hits[0].title_marked is None  # no words to highlight by meaning alone
+
+
+def test_semantic_ranks_follow_the_exact_cosine_distance(catalogue):
+    query = "long context inference"
+    results = run("q=long+context+inference&mode=semantic")
+    from papers.embeddings import get_embedder
+
+    vector = get_embedder().encode_query(query)
+    exact = list(
+        Paper.objects.annotate(d=CosineDistance("embedding", list(vector)))
+        .order_by("d", "pk")
+        .values_list("pk", flat=True)[:10]
+    )
+    assert ids(results)[:10] == exact
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "the and of",
+        "!!!",
+        "-",
+        '"',
+        "OR OR",
+        "&&",
+        "a:* | b",
+        "(\\",
+        "'; drop table papers_paper; --",
+        "<->",
+        "💥",
+    ],
+)
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_stopwords_and_punctuation_do_not_fail(catalogue, q, mode):
+    state = SearchState.from_query({"q": q, "mode": mode})
+    results = search(state)
+    assert results.total >= len(results.hits)
+    if mode == "keyword" and q in ("the and of", "!!!", "-", "&&"):
+        assert results.total == 0
+
+
+def test_the_query_embedding_is_cached(catalogue):
+    from papers.embeddings import get_embedder
+
+    run("q=a+query+to+cache&mode=semantic")
+    before = get_embedder().encode_query.cache_info()
+    run("q=a+query+to+cache&mode=semantic&page=2")
+    after = get_embedder().encode_query.cache_info()
+    assert after.misses == before.misses
+    assert after.hits > before.hits
+
+
+@pytest.mark.parametrize(
+    "query", ["", "q=kv+cache", "q=kv+cache&mode=keyword", "q=kv+cache&mode=semantic"]
+)
+def test_a_search_takes_one_round_trip_for_the_page_and_one_for_facets(catalogue, query):
+    run(query)  # warm up: the query vector is cached after this
+    with CaptureQueriesContext(connection) as queries:
+        run(query + "&org=acme&from=2024")
+    assert len(queries) == 2
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def test_it_filters_by_one_org(catalogue):
+    results = run("org=acme")
+    assert results.total == 4
+    assert {h.paper.organization.slug for h in results.hits} == {"acme"}
+
+
+def test_it_filters_by_several_orgs(catalogue):
+    results = run("org=acme&org=beta")
+    assert results.total == 7
+    assert {h.paper.organization.slug for h in results.hits} == {"acme", "beta"}
+
+
+def test_it_ignores_unknown_org(catalogue):
+    results = run("org=no-such-org")
+    assert (results.hits, results.total) == ([], 0)
+    facet = next(f for f in results.facets if f.slug == "no-such-org")
+    assert (facet.count, facet.selected) == (0, True)
+
+
+def test_an_unknown_org_next_to_a_known_one_keeps_the_known_ones_papers(catalogue):
+    assert run("org=acme&org=no-such-org").total == 4
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_the_org_filter_applies_in_every_mode(catalogue, mode):
+    results = run(f"q=long+context+LLM+inference&mode={mode}&org=acme")
+    assert results.hits
+    assert {h.paper.organization.slug for h in results.hits} == {"acme"}
+    if mode == "keyword":
+        acme = set(Paper.objects.filter(organization__slug="acme").values_list("pk", flat=True))
+        assert set(ids(results)) == keyword_matches("long OR context OR LLM OR inference") & acme
+    else:
+        assert results.total == 4  # every acme paper is a candidate by meaning
+
+
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [
+        ("from=2025", date(2025, 1, 1), None),
+        ("from=2025-10", date(2025, 10, 1), None),
+        ("from=2025-10-16", date(2025, 10, 16), None),
+        ("to=2023", None, date(2023, 12, 31)),
+        ("to=2023-12", None, date(2023, 12, 31)),
+        ("to=2023-12-19", None, date(2023, 12, 19)),
+        ("from=2024&to=2024", date(2024, 1, 1), date(2024, 12, 31)),
+        ("from=2024-05&to=2024-09-08", date(2024, 5, 1), date(2024, 9, 8)),
+    ],
+)
+def test_it_filters_by_date_inclusively(catalogue, query, start, end):
+    results = run(query)
+    expected = Paper.objects.all()
+    if start:
+        expected = expected.filter(published__gte=start)
+    if end:
+        expected = expected.filter(published__lte=end)
+    assert results.total == expected.count() > 0
+    every = set(ids(results)) | set(ids(run(query + "&page=2"))) | set(ids(run(query + "&page=3")))
+    assert every == set(expected.values_list("pk", flat=True))
+    for hit in results.hits:
+        assert hit.paper.published is not None
+        assert (start or date.min) <= hit.paper.published <= (end or date.max)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["from=1900", "to=2100", "from=1900&to=2100", "q=LLM&from=1900", "q=LLM&mode=semantic&to=2100"],
+)
+def test_papers_without_a_date_are_outside_every_date_filter(catalogue, query):
+    undated = set(Paper.objects.filter(published__isnull=True).values_list("pk", flat=True))
+    assert len(undated) == 3
+    results = run(query)
+    assert results.total == 54
+    assert undated.isdisjoint(ids(results))
+    assert undated.isdisjoint(ids(run(query + "&page=3")))
+
+
+def test_papers_without_a_date_are_found_without_a_date_filter(catalogue):
+    undated = set(Paper.objects.filter(published__isnull=True).values_list("pk", flat=True))
+    assert undated <= set(ids(run("page=3")))
+
+
+def test_to_a_month_covers_its_last_day_in_a_leap_year(leap_day_paper):
+    assert leap_day_paper.pk in ids(run("to=2024-02&from=2024-02"))
+    assert leap_day_paper.pk in ids(run("from=2024-02-29&to=2024-02-29"))
+    assert leap_day_paper.pk not in ids(run("from=2024-02&to=2024-02-28"))
+    assert leap_day_paper.pk not in ids(run("from=2024-03"))
+    assert leap_day_paper.pk in ids(run("to=2024-02"))
+
+
+def test_filters_combine(catalogue):
+    results = run("q=%22KV+cache%22&mode=keyword&org=acme&org=beta&from=2024-06")
+    expected = {
+        p.pk
+        for p in Paper.objects.filter(
+            organization__slug__in=["acme", "beta"], published__gte=date(2024, 6, 1)
+        )
+    } & keyword_matches('"KV cache"')
+    assert set(ids(results)) == expected
+    assert {t.split(":")[0] for t in titles(results)} == {INSTINFER, XLLM, THUNDER}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_filters_combine_by_meaning(catalogue, mode):
+    results = run(f"q=serving+large+models&mode={mode}&org=acme&org=beta&to=2024-12")
+    expected = set(
+        Paper.objects.filter(
+            organization__slug__in=["acme", "beta"], published__lte=date(2024, 12, 31)
+        ).values_list("pk", flat=True)
+    )
+    assert set(ids(results)) == expected
+    assert len(expected) == 4  # Infinite-LLM, InstInfer, TokenRing, LIFL
+
+
+def test_a_filtered_search_by_meaning_still_returns_a_full_page(catalogue):
+    # A small ef_search makes the HNSW scan stop early; iterative scans must keep going until
+    # enough rows pass the filter.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = 5")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    in_range = Paper.objects.filter(published__gte=date(2024, 6, 1)).count()
+    assert in_range > 20
+    results = run("q=distributed+training&mode=semantic&from=2024-06")
+    assert len(results.hits) == 20
+    assert results.total == in_range
+    assert all(h.paper.published >= date(2024, 6, 1) for h in results.hits)
+
+
+def test_a_filtered_hybrid_search_fills_its_page_from_both_lists(catalogue):
+    results = run("q=DistAttention&from=2024")
+    assert len(results.hits) == 20
+    assert titles(results)[0].startswith(INFINITE)
+
+
+# --- sorting ----------------------------------------------------------------------------------
+
+
+def _all_pages(query: str) -> list[Paper]:
+    papers: list[Paper] = []
+    for page in range(1, 6):
+        results = run(f"{query}&page={page}" if query else f"page={page}")
+        if not results.hits:
+            break
+        papers += _papers(results)
+    return papers
+
+
+def _dates_then_undated(papers: list[Paper], *, reverse: bool) -> None:
+    dated = [p.published for p in papers if p.published]
+    assert dated == sorted(dated, reverse=reverse)
+    first_undated = next(i for i, p in enumerate(papers) if p.published is None)
+    assert all(p.published is None for p in papers[first_undated:])
+
+
+@pytest.mark.parametrize("query", ["", "q=LLM+serving&mode=keyword", "q=LLM+serving"])
+def test_newest_puts_the_latest_papers_first_and_undated_last(catalogue, query):
+    papers = _all_pages(f"{query}&sort=newest" if query else "sort=newest")
+    _dates_then_undated(papers, reverse=True)
+    latest = Paper.objects.filter(published__isnull=False).latest("published")
+    assert papers[0].published == latest.published
+
+
+def test_newest_is_the_default_without_a_query(catalogue):
+    assert ids(run("")) == ids(run("sort=newest"))
+    assert titles(run(""))[0].startswith("The Science Data Lake")
+
+
+def test_oldest_puts_the_earliest_papers_first_and_undated_last(catalogue):
+    papers = _all_pages("sort=oldest")
+    assert len(papers) == 57
+    _dates_then_undated(papers, reverse=False)
+    assert papers[0].title.startswith("Real-Time Community Detection")  # 2016
+
+
+@pytest.mark.parametrize("query", ["", "q=LLM&mode=keyword"])
+def test_upvotes_puts_the_most_upvoted_first(catalogue, query):
+    papers = _all_pages(f"{query}&sort=upvotes" if query else "sort=upvotes")
+    upvotes = [p.upvotes for p in papers]
+    assert upvotes == sorted(upvotes, reverse=True)
+    assert papers[0].title.startswith("TPI-LLM")  # 8 upvotes, the most
+
+
+def test_relevance_orders_by_score(catalogue):
+    results = run("q=KV+cache+offloading&mode=keyword")
+    scores = [h.score for h in results.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_a_sort_keeps_the_same_set_of_matches(catalogue):
+    base = set(ids(run("q=%22KV+cache%22&mode=keyword")))
+    for sort in ("newest", "oldest", "upvotes"):
+        assert set(ids(run(f"q=%22KV+cache%22&mode=keyword&sort={sort}"))) == base
+
+
+# --- pagination -------------------------------------------------------------------------------
+
+
+def test_an_empty_query_pages_through_every_paper(catalogue):
+    pages = [run(f"page={n}") for n in (1, 2, 3)]
+    assert [len(p.hits) for p in pages] == [20, 20, 17]
+    assert [p.total for p in pages] == [57, 57, 57]
+    assert [p.pages for p in pages] == [3, 3, 3]
+    assert [p.has_next for p in pages] == [True, True, False]
+    assert [p.first_index for p in pages] == [1, 21, 41]
+    every = [pk for p in pages for pk in ids(p)]
+    assert len(every) == len(set(every)) == 57
+
+
+@pytest.mark.parametrize(
+    "query", ["page=4", "page=500", "q=LLM&page=9", "q=LLM&mode=semantic&page=4"]
+)
+def test_a_page_past_the_end_has_no_hits_but_knows_the_total(catalogue, query):
+    results = run(query)
+    assert results.hits == []
+    assert results.total == 57
+
+
+def test_a_page_past_the_end_of_a_keyword_search_knows_the_total(catalogue):
+    expected = len(keyword_matches('"KV cache"'))
+    results = run("q=%22KV+cache%22&mode=keyword&page=2")
+    assert (results.hits, results.total) == ([], expected)
+
+
+def test_a_page_past_the_end_of_a_filtered_search_knows_the_total(catalogue):
+    results = run("org=acme&page=2")
+    assert (results.hits, results.total) == ([], 4)
+
+
+def test_nothing_found_has_a_total_of_zero(catalogue):
+    results = run("org=acme&from=2030")
+    assert (results.hits, results.total, results.pages) == ([], 0, 1)
+
+
+def test_pages_of_a_ranked_search_do_not_overlap(catalogue):
+    seen: list[int] = []
+    for page in (1, 2, 3):
+        seen += ids(run(f"q=distributed+LLM+training&page={page}"))
+    assert len(seen) == len(set(seen)) == 57
+
+
+def test_ranks_continue_across_pages(catalogue):
+    second = run("q=LLM&mode=semantic&page=2")
+    assert [h.semantic_rank for h in second.hits] == list(range(21, 41))
+
+
+# --- facets -----------------------------------------------------------------------------------
+
+
+def _facets(results) -> dict[str, int]:
+    return {f.slug: f.count for f in results.facets}
+
+
+def test_facets_count_every_organization_of_the_matches(catalogue):
+    results = run("")
+    assert _facets(results) == {"acme": 4, "beta": 3, "microsoft": 1, "pekinguniversity": 1}
+    assert results.facet_scope == "all matches"
+    assert [f.count for f in results.facets] == sorted(
+        (f.count for f in results.facets), reverse=True
+    )
+    assert {f.slug: f.name for f in results.facets}["acme"] == "Acme Research"
+    assert not any(f.selected for f in results.facets)
+
+
+def test_org_facet_counts_ignore_the_org_filter_itself(catalogue):
+    results = run("org=acme")
+    assert _facets(results) == {"acme": 4, "beta": 3, "microsoft": 1, "pekinguniversity": 1}
+    assert [f.slug for f in results.facets if f.selected] == ["acme"]
+
+
+def test_facets_follow_the_query_and_the_date_filter(catalogue):
+    results = run("q=%22KV+cache%22&mode=keyword&from=2025&org=beta")
+    expected: dict[str, int] = {}
+    for pk in keyword_matches('"KV cache"'):
+        p = Paper.objects.select_related("organization").get(pk=pk)
+        if p.organization and p.published and p.published >= date(2025, 1, 1):
+            expected[p.organization.slug] = expected.get(p.organization.slug, 0) + 1
+    assert _facets(results) == expected == {"beta": 2}
+    assert results.facet_scope == "all matches"
+
+
+def test_facets_of_a_search_by_meaning_count_the_candidates(catalogue):
+    for mode in ("hybrid", "semantic"):
+        results = run(f"q=KV+cache&mode={mode}")
+        assert results.facet_scope == "top candidates"
+        assert _facets(results) == {"acme": 4, "beta": 3, "microsoft": 1, "pekinguniversity": 1}
+
+
+def test_facets_and_no_org_add_up_to_the_total(catalogue):
+    results = run("q=LLM&mode=keyword")
+    no_org = keyword_matches("LLM") & set(
+        Paper.objects.filter(organization__isnull=True).values_list("pk", flat=True)
+    )
+    assert sum(_facets(results).values()) + len(no_org) == results.total
+
+
+def test_a_selected_org_without_matches_stays_in_the_facets(catalogue):
+    results = run("q=DistAttention&mode=keyword&org=beta")
+    assert results.total == 0
+    beta = next(f for f in results.facets if f.slug == "beta")
+    assert (beta.name, beta.count, beta.selected) == ("Beta Institute", 0, True)
+    assert _facets(results)["acme"] == 1
+
+
+def test_facets_can_be_skipped(catalogue):
+    results = run("q=LLM", with_facets=False)
+    assert results.facets == []
+    assert results.hits
+
+
+# --- papers not yet searchable by meaning -----------------------------------------------------
+
+
+@pytest.fixture
+def stale_paper(catalogue) -> Paper:
+    target = paper(INFINITE)
+    Paper.objects.filter(pk=target.pk).update(abstract=target.abstract + " Edited since.")
+    target.refresh_from_db()
+    assert target.embedding_state == "stale"
+    return target
+
+
+def test_it_counts_papers_without_a_current_vector(stale_paper):
+    for query in ("q=DistAttention", "q=DistAttention&mode=semantic", "", "q=qwzxjv&mode=keyword"):
+        assert run(query).not_indexed == 1, query
+
+
+def test_it_counts_new_papers_and_other_models_vectors_as_not_indexed(catalogue):
+    Paper.objects.create(title="A new paper", abstract="Not embedded yet.", key="new", source="t")
+    Paper.objects.filter(title__startswith=LIFL).update(embedding_model="another-model")
+    assert run("q=serverless").not_indexed == 2
+
+
+def test_nothing_is_not_indexed_when_every_paper_has_a_vector(catalogue):
+    assert run("q=serverless").not_indexed == 0
+
+
+def test_hybrid_still_finds_a_stale_paper_by_its_words(stale_paper):
+    results = run("q=DistAttention")
+    hit = results.hits[0]
+    assert hit.paper.pk == stale_paper.pk
+    assert (hit.keyword_rank, hit.semantic_rank) == (1, None)
+    assert results.total == 57  # the other 56 by meaning
+
+
+def test_a_search_by_meaning_leaves_out_a_stale_paper(stale_paper):
+    results = run("q=DistAttention&mode=semantic")
+    assert results.total == 56
+    assert stale_paper.pk not in ids(results)
+
+
+def test_a_stale_paper_is_still_listed_without_a_query(stale_paper):
+    assert run("").total == 57

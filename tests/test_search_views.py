@@ -1,0 +1,503 @@
+"""The search page and the paper page: full pages, htmx partials, permalinks, errors, escaping."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date, timedelta
+from html import unescape
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from papers.models import Organization, Paper
+
+LIFL = "LIFL: A Lightweight"
+INFINITE = "Infinite-LLM"
+XSS = "<script>alert(1)</script>"
+HTMX = {"HX-Request": "true"}
+
+
+_tests_run = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _vacuum_the_vector_index_now_and_then(django_db_setup, django_db_blocker):
+    """Dead copies of the catalogue crowd the HNSW index: see tests/test_search_engine.py."""
+    if next(_tests_run) % 10 == 0:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("VACUUM papers_paper")
+
+
+@pytest.fixture
+def catalogue(demo_catalogue):
+    acme = Organization.objects.create(slug="acme", name="Acme Research")
+    for prefix in (INFINITE, "InstInfer", "TokenRing"):
+        Paper.objects.filter(title__startswith=prefix).update(organization=acme)
+
+
+def paper(prefix: str) -> Paper:
+    return Paper.objects.get(title__startswith=prefix)
+
+
+def templates(response) -> list[str]:
+    return [t.name for t in response.templates]
+
+
+def hit_titles(response) -> list[str]:
+    html = response.content.decode()
+    found = re.findall(r'<li class="hit">\s*<h3><a href="[^"]*">(.*?)</a></h3>', html, re.S)
+    return [unescape(re.sub(r"</?mark>", "", title)) for title in found]
+
+
+def announced(response) -> str:
+    html = response.content.decode()
+    match = re.search(r'<p id="announce"[^>]*>(.*?)</p>', html, re.S)
+    return " ".join(match.group(1).split())
+
+
+# --- the search page --------------------------------------------------------------------------
+
+
+def test_the_search_page_lists_the_newest_papers(client, catalogue):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "search/index.html" in templates(response)
+    html = response.content.decode()
+    assert '<form id="search-form"' in html and 'method="get"' in html
+    assert 'name="q"' in html
+    assert announced(response) == "57 papers, page 1 of 3"
+    assert len(hit_titles(response)) == 20
+    assert hit_titles(response)[0].startswith("The Science Data Lake")
+    assert 'rel="next" href="/?page=2"' in html
+    assert 'rel="prev"' not in html
+    assert '<link rel="canonical" href="/">' in html
+
+
+def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
+    response = client.get("/?q=aggregating+model+updates+without+an+always-on+server")
+    assert response.status_code == 200
+    assert hit_titles(response)[0].startswith(LIFL)
+    html = response.content.decode()
+    assert "keyword #1 · meaning #1" in html
+    assert "(top matches)" in announced(response)
+    assert '<input id="q" name="q" type="search" value="aggregating model updates' in html
+
+
+def test_keyword_matches_are_highlighted(client, catalogue):
+    response = client.get("/?q=DistAttention&mode=keyword")
+    html = response.content.decode()
+    assert hit_titles(response) == [paper(INFINITE).title]
+    assert "<mark>DistAttention</mark>" in html
+    assert announced(response) == "1 paper found"
+
+
+def test_the_last_page_has_a_previous_link_and_no_next(client, catalogue):
+    response = client.get("/?page=3")
+    html = response.content.decode()
+    assert len(hit_titles(response)) == 17
+    assert 'rel="prev" href="/?page=2"' in html
+    assert 'rel="next"' not in html
+    assert '<ol class="hit-list" start="41">' in html
+
+
+def test_a_page_past_the_end_says_so_and_links_back(client, catalogue):
+    response = client.get("/?q=DistAttention&mode=keyword&page=2")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert hit_titles(response) == []
+    assert "There is no page 2 for this search." in html
+    assert 'href="/?q=DistAttention&amp;mode=keyword">Back to the first page' in html
+
+
+def test_no_results_suggest_dropping_a_filter(client, catalogue):
+    response = client.get("/?q=DistAttention&mode=keyword&org=acme&from=2025")
+    html = response.content.decode()
+    assert "No papers match “DistAttention” with these filters." in html
+    assert 'href="/?q=DistAttention&amp;mode=keyword&amp;from=2025">without acme</a>' in html
+    assert 'href="/?q=DistAttention&amp;mode=keyword&amp;org=acme">any date</a>' in html
+    assert announced(response) == "No papers found"
+
+
+def test_no_keyword_results_suggest_searching_by_meaning(client, catalogue):
+    html = client.get("/?q=qwzxjv&mode=keyword").content.decode()
+    assert 'href="/?q=qwzxjv">searching by meaning too</a>' in html
+
+
+def test_the_org_filter_shows_counts_and_keeps_other_orgs(client, catalogue):
+    html = client.get("/?org=acme").content.decode()
+    assert re.search(r'id="org-acme"[^>]*checked', html)
+    assert re.search(r"Acme Research <span class=\"count\">3</span>", html)
+    assert re.search(r'id="org-microsoft"[^>]*>\s*Microsoft', html)
+    assert "3 papers" in html
+
+
+def test_the_page_links_its_feed_and_its_json(client, catalogue):
+    html = client.get("/?q=kv&mode=keyword&page=2").content.decode()
+    assert 'href="/feed.atom?q=kv&amp;mode=keyword"' in html
+    assert 'type="application/atom+xml"' in html
+    assert 'href="/api/search?q=kv&amp;mode=keyword&amp;page=2"' in html
+
+
+def test_a_typo_says_it_shows_similar_titles(client, catalogue):
+    html = client.get("/?q=DistAtention&mode=keyword").content.decode()
+    assert "No exact matches for “DistAtention”; showing titles that look similar." in html
+    assert "similar title #1" in html
+
+
+def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catalogue):
+    target = paper(INFINITE)
+    Paper.objects.filter(pk=target.pk).update(abstract=target.abstract + " (edited)")
+    response = client.get("/?q=DistAttention")
+    html = response.content.decode()
+    assert "1 paper not yet searchable by meaning" in html
+    assert hit_titles(response)[0] == target.title
+    assert "Why: keyword #1</p>" in html  # no meaning rank: its vector is stale
+
+
+# --- htmx ---------------------------------------------------------------------------------------
+
+
+def test_an_htmx_request_gets_the_results_partial_and_the_canonical_url(client, catalogue):
+    response = client.get("/?q=serverless&mode=keyword", headers=HTMX)
+    assert response.status_code == 200
+    assert templates(response)[0] == "search/_results.html"
+    assert "search/index.html" not in templates(response)
+    assert response["HX-Push-Url"] == "/?q=serverless&mode=keyword"
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="results"')
+    assert "<html" not in html
+    assert re.search(r'<p id="announce" hx-swap-oob="innerHTML">\s*\d+ papers? found', html)
+
+
+def test_an_htmx_request_pushes_the_canonical_url_instead_of_redirecting(client, catalogue):
+    response = client.get(
+        "/?page=1&sort=relevance&org=acme&mode=hybrid&q=kv+&utm=x&from=2024", headers=HTMX
+    )
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/?q=kv&org=acme&from=2024"
+
+
+def test_an_htmx_request_without_parameters_pushes_the_root(client, catalogue):
+    response = client.get("/?q=", headers=HTMX)
+    assert response["HX-Push-Url"] == "/"
+
+
+def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, catalogue):
+    response = client.get("/?q=kv&from=2024-13", headers=HTMX)
+    assert response.status_code == 400
+    assert templates(response)[0] == "search/_results.html"
+    assert response["HX-Push-Url"] == "/?q=kv"
+    assert "Use a date like 2025, 2025-03 or 2025-03-14." in response.content.decode()
+
+
+# --- errors and permalinks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("mode=fuzzy", "mode", "Choose one of: hybrid, keyword, semantic."),
+        ("sort=random", "sort", "Choose one of: relevance, newest, oldest, upvotes."),
+        ("org=bad%20slug", "org", "Not an organization id: &#x27;bad slug&#x27;."),
+        ("from=2024-13", "from", "Use a date like 2025, 2025-03 or 2025-03-14."),
+        ("to=2024-02-30", "to", "Use a date like 2025, 2025-03 or 2025-03-14."),
+        ("from=2024-06&to=2024-05", "to", "The end date is before the start date."),
+        ("page=0", "page", "Page must be a whole number from 1 to 500."),
+        ("page=abc", "page", "Page must be a whole number from 1 to 500."),
+        ("q=" + "x" * 501, "q", "Search text is limited to 500 characters."),
+    ],
+)
+def test_an_invalid_parameter_is_a_400_with_its_message(client, catalogue, query, field, message):
+    response = client.get(f"/?{query}")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"<li><strong>{field}</strong>: {message}</li>" in html
+    # In the summary, and next to its field (the page number has no field of its own).
+    assert html.count(message) == (1 if field == "page" else 2)
+    assert response.context["state"].errors.keys() == {field}
+
+
+def test_the_rest_of_an_invalid_page_still_works(client, catalogue):
+    response = client.get("/?q=DistAttention&mode=keyword&from=2024-13&sort=nope")
+    assert response.status_code == 400
+    assert hit_titles(response) == [paper(INFINITE).title]
+    html = response.content.decode()
+    assert (
+        'id="mode-keyword" class="filter-control" type="radio" name="mode" value="keyword" checked'
+        in html
+    )
+    assert "1 paper found" in announced(response)
+
+
+@pytest.mark.parametrize(
+    ("query", "canonical"),
+    [
+        ("?q=", "/"),
+        ("?sort=newest", "/"),
+        ("?page=1&mode=hybrid", "/"),
+        ("?utm_source=mail", "/"),
+        ("?q=kv&sort=relevance", "/?q=kv"),
+        ("?q=++kv+++cache++", "/?q=kv+cache"),
+        ("?q=kv%20cache", "/?q=kv+cache"),
+        ("?org=beta&org=acme&org=beta", "/?org=acme&org=beta"),
+        ("?org=ACME", "/?org=acme"),
+        ("?mode=KEYWORD&q=x", "/?q=x&mode=keyword"),
+        ("?page=2&sort=upvotes&to=2025&from=2024-03&org=b&mode=semantic&q=llm",
+         "/?q=llm&mode=semantic&org=b&from=2024-03&to=2025&sort=upvotes&page=2"),
+        ("?q=caf%C3%A9&x=1", "/?q=caf%C3%A9"),
+    ],
+)  # fmt: skip
+def test_a_non_canonical_query_string_redirects_to_the_canonical_url(
+    client, catalogue, query, canonical
+):
+    response = client.get(f"/{query}")
+    assert response.status_code == 302
+    assert response["Location"] == canonical
+    assert client.get(canonical).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/?q=kv+cache", "/?org=acme&org=beta", "/?q=x&mode=keyword&from=2024&sort=oldest"]
+)
+def test_a_canonical_url_is_served_directly(client, catalogue, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert f'<link rel="canonical" href="{url.replace("&", "&amp;")}">' in response.content.decode()
+
+
+def test_an_invalid_query_string_is_not_redirected(client, catalogue):
+    response = client.get("/?utm=1&page=0&q=kv")
+    assert response.status_code == 400
+
+
+# --- HTML in the data --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile_paper(catalogue) -> Paper:
+    return Paper.objects.create(
+        title=f"Quokka {XSS} scheduling <b>bold</b> & co",
+        abstract=f"We present Quokka. {XSS} <img src=x onerror=alert(2)> quokka everywhere.",
+        published=timezone.localdate(),
+        key="hostile",
+        source="test",
+    )
+
+
+def _assert_no_raw_html(html: str) -> None:
+    assert XSS not in html
+    assert "<img src=x" not in html
+    assert "<b>bold</b>" not in html
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_highlights_are_escaped_but_marked(client, hostile_paper, mode):
+    response = client.get(f"/?q=quokka&mode={mode}", follow=True)
+    html = response.content.decode()
+    assert hostile_paper.title in hit_titles(response)[:2]  # hybrid: tied with meaning's #1
+    _assert_no_raw_html(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<mark>Quokka</mark>" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "&amp; co" in html
+
+
+def test_an_abstract_without_highlights_is_escaped(client, hostile_paper):
+    response = client.get("/")  # newest first: it was published today
+    assert hit_titles(response)[0] == hostile_paper.title
+    _assert_no_raw_html(response.content.decode())
+
+
+def test_the_query_is_escaped_wherever_it_is_shown(client, catalogue):
+    response = client.get("/?q=%3Cscript%3Ealert(1)%3C/script%3E&mode=keyword", follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert "<title>&lt;script&gt;alert(1)&lt;/script&gt; · Paper search</title>" in html
+    assert XSS not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_highlight_markers_typed_in_the_query_do_not_make_tags(client, hostile_paper):
+    html = client.get("/?q=quokka+%02x%03&mode=keyword").content.decode()
+    assert html.count("<mark>") == html.count("</mark>")
+    _assert_no_raw_html(html)
+
+
+def test_the_paper_page_escapes_the_paper(client, hostile_paper):
+    response = client.get(hostile_paper.get_absolute_url())
+    assert response.status_code == 200
+    _assert_no_raw_html(response.content.decode())
+
+
+# --- the paper page ---------------------------------------------------------------------------
+
+
+def test_the_paper_page_shows_the_paper(client, catalogue):
+    target = paper(INFINITE)
+    response = client.get(target.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"<h1>{target.title}</h1>" in html
+    assert '<time datetime="2024-01-05">Jan 5, 2024</time>' in html
+    assert '<a href="/?org=acme">Acme Research</a>' in html
+    assert "13 authors" in html and "▲ 2 upvotes" in html
+    url = f"http://testserver/papers/{target.pk}/{target.slug}/"
+    assert f'<link rel="canonical" href="{url}">' in html
+    assert f'value="{url}"' in html
+    assert "Copy link" in html
+
+
+def test_the_paper_page_is_served_without_a_slug(client, catalogue):
+    target = paper(LIFL)
+    response = client.get(f"/papers/{target.pk}/")
+    assert response.status_code == 200
+    assert target.get_absolute_url() in response.content.decode()
+
+
+def test_the_canonical_paper_url_has_the_slug(client, catalogue):
+    target = paper(LIFL)
+    assert target.get_absolute_url() == (
+        f"/papers/{target.pk}/lifl-a-lightweight-event-driven-serverless-platform-for-federated-learning/"
+    )
+    assert client.get(target.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "slug", ["wrong", "LIFL", "lifl-a-lightweight-event-driven-serverless-platform"]
+)
+def test_a_wrong_slug_redirects_permanently(client, catalogue, slug):
+    target = paper(LIFL)
+    response = client.get(f"/papers/{target.pk}/{slug}/")
+    assert response.status_code == 301
+    assert response["Location"] == target.get_absolute_url()
+
+
+@pytest.mark.parametrize(
+    "path", ["/papers/999999/", "/papers/999999/some-slug/", "/papers/99999999999999999999999/"]
+)
+def test_an_unknown_paper_is_a_404(client, catalogue, path):
+    assert client.get(path).status_code == 404
+
+
+def test_the_paper_page_lists_ten_similar_papers(client, catalogue):
+    target = paper(INFINITE)
+    html = client.get(target.get_absolute_url()).content.decode()
+    section = html[
+        html.index('<ol class="similar-list">') : html.index("</ol>", html.index("similar-list"))
+    ]
+    links = re.findall(r'<li><a href="(/papers/\d+/[^"]+/)">', section)
+    assert len(links) == 10
+    assert target.get_absolute_url() not in links
+    assert len(set(links)) == 10
+    like_this = f"/?q={quote(target.title, safe='/')}&amp;mode=semantic"
+    assert f'<a href="{like_this}">Search by meaning for papers like this</a>' in html
+    assert "…within Acme Research" in html
+
+
+def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(client, catalogue):
+    target = paper(LIFL)
+    Paper.objects.filter(pk=target.pk).update(title=target.title + " (v2)")
+    target.refresh_from_db()
+    response = client.get(target.get_absolute_url())
+    assert response.status_code == 200
+    assert "not yet indexed by meaning" in response.content.decode()
+    assert response.context["similar"] is None
+
+
+def test_an_undated_paper_page_says_undated(client, catalogue):
+    target = Paper.objects.filter(published__isnull=True).first()
+    html = client.get(target.get_absolute_url()).content.decode()
+    assert "Undated" in html
+
+
+# --- nothing a user types causes a 500 -------------------------------------------------------
+
+JUNK = [
+    "q=%00",
+    "q=kv%00cache&mode=keyword",
+    "q=%00&mode=semantic",
+    "q=%ED%A0%80",
+    "q=%FF%FE%FD",
+    "q=%ZZ",
+    "%ZZ=1",
+    "q=" + "a" * 5000,
+    "q=" + "%F0%9F%98%80" * 501,
+    "q=" + "word+" * 200,
+    "q=-",
+    "q=%22",
+    "q=%22%22%22",
+    "q=OR+OR",
+    "q=OR",
+    "q=-OR+-",
+    "q=!!!",
+    "q=%26%26",
+    "q=%7C%7C",
+    "q=%27%3B+drop+table+papers_paper%3B+--",
+    "q=%3Cscript%3E",
+    "q=%5C",
+    "q=a:*",
+    "q=%28%28%28",
+    "q=%3C-%3E",
+    "q=%E2%80%AE%E2%80%8B",
+    "q=%0A%0D%09",
+    "q=%25",
+    "q=%02%03",
+    "q=&q=&q=",
+    "q",
+    "=",
+    "&&&",
+    "mode[]=x",
+    "mode=%C4%B0",
+    "sort=%F0%9F%98%80",
+    "org=%00",
+    "org[]=a",
+    "org=" + "&org=".join(f"o{i}" for i in range(200)),
+    "from=%00",
+    "from=0001-01-01&to=9999-12-31",
+    "from=9999",
+    "to=0001",
+    "page=%00",
+    "page=1%00",
+    "page=%C2%B2",
+    "page=%D9%A3",
+    "page=500&q=x",
+    "page=" + "9" * 400,
+]
+
+
+@pytest.mark.parametrize("query", JUNK)
+def test_junk_input_never_causes_a_500(client, catalogue, query):
+    response = client.get(f"/?{query}")
+    assert response.status_code in (200, 302, 400)
+    if response.status_code == 302:
+        followed = client.get(response["Location"])
+        assert followed.status_code == 200  # the canonical URL does not redirect again
+    htmx = client.get(f"/?{query}", headers=HTMX)
+    assert htmx.status_code in (200, 400)
+    for path in ("/api/search", "/feed.atom"):
+        assert client.get(f"{path}?{query}").status_code in (200, 400), path
+
+
+def test_the_date_presets_link_to_recent_dates(client, catalogue):
+    html = client.get("/?q=kv").content.decode()
+    week_ago = (timezone.localdate() - timedelta(days=7)).isoformat()
+    assert f'href="/?q=kv&amp;from={week_ago}"' in html
+    assert ">Last 7 days<" in html and ">Last 30 days<" in html and ">Last year<" in html
+
+
+def test_a_date_range_is_applied_from_the_url(client, catalogue):
+    response = client.get("/?from=2024-01&to=2024-01")
+    assert response.status_code == 200
+    dates = re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">', response.content.decode())
+    assert dates and all(d.startswith("2024-01") for d in dates)
+    assert (
+        len(dates)
+        == Paper.objects.filter(
+            published__gte=date(2024, 1, 1), published__lte=date(2024, 1, 31)
+        ).count()
+    )
+    assert 'value="2024-01"' in response.content.decode()
