@@ -9,7 +9,7 @@ fusion, so a filtered search still fills its page.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.conf import settings
@@ -82,6 +82,20 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
             results.facet_scope = "all matches" if sql.exhaustive else "top candidates"
     results.typo_fallback = any(h.fuzzy for h in hits)
     return results
+
+
+def ranked_ids(state: SearchState, n: int) -> list[int]:
+    """The ids of the first n results, in the order pages 1, 2, … of `search(state)` show them.
+
+    The same SQL as the page, asked for n rows at once (the evaluation needs the top 100).
+    The candidate depth is only raised when n exceeds it, so for n <= SEARCH_CANDIDATE_DEPTH
+    the ranking is exactly the web page's.
+    """
+    sql = build_sql(state.with_changes(page=1))
+    sql = replace(sql, limit=n, offset=0, depth=max(sql.depth, n))
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.page())
+        return [row[0] for row in cursor.fetchall()]
 
 
 def build_sql(state: SearchState) -> SearchSQL:

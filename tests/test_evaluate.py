@@ -1,0 +1,138 @@
+"""`manage.py evaluate` end to end on a slice of SciFact, in its own database, and its refusals.
+
+The figures of a slice mean nothing; these tests check that every figure is computed, that the
+evaluation catalogue never mixes with the user's papers, and that it does not outlive the test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from papers.models import Paper
+from search.evaluation import database_exists, drop_database, eval_database_name
+
+SCIFACT = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "scifact"
+METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+
+needs_scifact = pytest.mark.skipif(
+    not (SCIFACT / "qrels" / "train.tsv").is_file(),
+    reason=f"no SciFact data at {SCIFACT} (../shared/eval/scifact, outside the repository)",
+)
+
+
+@pytest.fixture
+def eval_database(transactional_db):
+    """The slice's database name; dropped afterwards even if the command failed half-way."""
+    name = eval_database_name(connection.settings_dict["NAME"], "scifact", sliced=True)
+    drop_database(name)
+    yield name
+    drop_database(name)
+
+
+def evaluate(*args: str) -> tuple[str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command("evaluate", *args, stdout=stdout, stderr=stderr)
+    return stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture
+def tiny_beir(tmp_path) -> Path:
+    """A well-formed BEIR folder with a train split only."""
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "corpus.jsonl").write_text('{"_id": "d1", "title": "A", "text": "b"}\n')
+    (tmp_path / "queries.jsonl").write_text('{"_id": "q1", "text": "a"}\n')
+    (tmp_path / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    return tmp_path
+
+
+@needs_scifact
+def test_it_computes_every_metric_for_every_mode(eval_database, tmp_path):
+    Paper.objects.create(title="The user's own paper", abstract="Untouched.", key="title:own")
+    figures_file = tmp_path / "figures.json"
+
+    table, _ = evaluate(
+        str(SCIFACT), "--sample", "4", "--corpus-size", "12", "--json", str(figures_file), "--drop"
+    )
+
+    report = json.loads(figures_file.read_text())
+    assert list(report["modes"]) == ["keyword", "semantic", "hybrid"]
+    for figures in report["modes"].values():
+        for metric in METRICS:
+            assert isinstance(figures[metric], float)
+            assert 0.0 <= figures[metric] <= 1.0
+        assert figures["p50_ms"] > 0
+        assert figures["p95_ms"] >= figures["p50_ms"]
+        assert figures["queries"] == 4
+        assert figures["errors"] == 0
+    assert len(report["per_query"]["hybrid"]) == 4
+    assert report["split"] == "train"
+    assert report["commit"] in table
+    for header in ("nDCG@10", "Recall@10", "Recall@100", "MRR@10", "p50 ms", "p95 ms"):
+        assert header in table
+    # The slice went to its own database, which --drop removed; the user's papers are as they were.
+    assert report["database"] == eval_database
+    assert not database_exists(eval_database)
+    assert list(Paper.objects.values_list("key", flat=True)) == ["title:own"]
+    assert connection.settings_dict["NAME"] == settings.DATABASES["default"]["NAME"]
+
+
+@needs_scifact
+def test_it_reuses_the_catalogue_and_applies_overrides(eval_database, tmp_path):
+    figures_file = tmp_path / "figures.json"
+    slice_args = (str(SCIFACT), "--sample", "3", "--corpus-size", "5", "--modes", "keyword")
+    _, first = evaluate(*slice_args)
+    assert f"created database {eval_database}" in first
+
+    _, second = evaluate(
+        *slice_args, "--set", "SEARCH_BM25_B=0.5", "--set", "SEARCH_RRF_K=30", "--json",
+        str(figures_file),
+    )  # fmt: skip
+
+    assert f"reusing database {eval_database}" in second
+    assert "0 loaded" in second
+    report = json.loads(figures_file.read_text())
+    assert report["overrides"] == {"SEARCH_BM25_B": 0.5, "SEARCH_RRF_K": 30}
+    assert report["settings"]["SEARCH_BM25_B"] == 0.5
+    assert settings.SEARCH_BM25_B != 0.5  # only for that run
+
+
+def test_it_refuses_a_missing_folder(tmp_path):
+    with pytest.raises(CommandError, match="no such folder"):
+        evaluate(str(tmp_path / "nowhere"))
+
+
+def test_it_refuses_a_split_without_judgments(tiny_beir):
+    with pytest.raises(CommandError, match=r"no judgments for split 'test' \(splits here: train\)"):
+        evaluate(str(tiny_beir), "--split", "test")
+
+
+def test_it_refuses_a_folder_without_a_corpus(tiny_beir):
+    (tiny_beir / "corpus.jsonl").unlink()
+    with pytest.raises(CommandError, match="corpus.jsonl: missing"):
+        evaluate(str(tiny_beir))
+
+
+def test_it_refuses_an_unknown_mode(tiny_beir):
+    with pytest.raises(CommandError, match="--modes: choose from"):
+        evaluate(str(tiny_beir), "--modes", "keyword,fuzzy")
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        ("DEBUG=1", "expected SEARCH_<NAME>=<number>"),
+        ("SEARCH_NO_SUCH=1", "no setting SEARCH_NO_SUCH"),
+        ("SEARCH_RRF_K=lots", "is not a number"),
+        ("SEARCH_RRF_K=2.5", "takes a whole number"),
+    ],
+)
+def test_it_refuses_a_bad_override(tiny_beir, pair, message):
+    with pytest.raises(CommandError, match=message):
+        evaluate(str(tiny_beir), "--set", pair)
