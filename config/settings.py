@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.database import database_settings, embedded_data_dir
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -66,7 +68,7 @@ DATABASES = {
 # pgvector's HNSW knobs, per connection so a search stays one round trip: ef_search must cover the
 # candidate depth, and iterative scans keep a filtered vector search returning a full page.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-    f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 200, minimum=1)}"
+    f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 400, minimum=1)}"
     " -c hnsw.iterative_scan=relaxed_order"
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -112,11 +114,21 @@ EMBEDDING_MAX_ATTEMPTS = env_int("EMBEDDING_MAX_ATTEMPTS", 3, minimum=1)
 
 # --- Search -----------------------------------------------------------------------------------
 SEARCH_PAGE_SIZE = 20
-SEARCH_CANDIDATE_DEPTH = env_int("SEARCH_CANDIDATE_DEPTH", 100, minimum=1)
+# Defaults are the winners of the experiments in docs/RELEVANCE.md (SciFact train queries).
+SEARCH_CANDIDATE_DEPTH = env_int("SEARCH_CANDIDATE_DEPTH", 200, minimum=1)
+SEARCH_FUSION = env_str("SEARCH_FUSION", "convex")
+if SEARCH_FUSION not in ("convex", "rrf"):
+    raise ImproperlyConfigured("SEARCH_FUSION must be 'convex' or 'rrf'")
 SEARCH_RRF_K = env_int("SEARCH_RRF_K", 60, minimum=1)
-SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 1.0)
-SEARCH_SEMANTIC_WEIGHT = env_float("SEARCH_SEMANTIC_WEIGHT", 1.0)
+SEARCH_KEYWORD_WEIGHT = env_float("SEARCH_KEYWORD_WEIGHT", 0.6)
+SEARCH_SEMANTIC_WEIGHT = env_float("SEARCH_SEMANTIC_WEIGHT", 0.4)
 # BM25 parameters for keyword ranking, and how much a title occurrence counts over an abstract one.
 SEARCH_BM25_K1 = env_float("SEARCH_BM25_K1", 1.2)
 SEARCH_BM25_B = env_float("SEARCH_BM25_B", 0.75)
 SEARCH_TITLE_WEIGHT = env_float("SEARCH_TITLE_WEIGHT", 2.0)
+# Plain-word queries match any word; a keyword candidate must cover this share of the query's
+# weight (sum of its words' idf). Typed syntax ("phrase", OR, -word) is matched exactly instead.
+SEARCH_KEYWORD_MIN_COVERAGE = env_float("SEARCH_KEYWORD_MIN_COVERAGE", 0.2)
+# Past the nearest SEARCH_SEMANTIC_MIN_RESULTS, a semantic candidate needs this cosine similarity.
+SEARCH_SEMANTIC_MIN_SIMILARITY = env_float("SEARCH_SEMANTIC_MIN_SIMILARITY", 0.3)
+SEARCH_SEMANTIC_MIN_RESULTS = env_int("SEARCH_SEMANTIC_MIN_RESULTS", 10, minimum=0)

@@ -140,6 +140,8 @@ def _hit(row) -> Hit:
     )  # fmt: skip
     if org_id is not None:
         paper.organization = Organization(pk=org_id, slug=org_slug, name=org_name)
+    # PostgreSQL computes the fused score as numeric: a Decimal, which JSON writes as a string.
+    score = None if score is None else float(score)
     return Hit(paper, score, keyword_rank, semantic_rank, fuzzy, title_html, snippet_html)
 
 

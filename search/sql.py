@@ -24,6 +24,20 @@ SNIPPET_OPTIONS = (
     'MinWords=20, FragmentDelimiter=" … "'
 )
 TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, HighlightAll=true"
+# How hybrid search fuses its two candidate lists (settings.SEARCH_FUSION). "convex": a weighted
+# sum of the keyword score divided by the best keyword score and the cosine similarity rescaled
+# to 0..1 over the semantic candidates; it beat rank fusion on judged queries
+# (docs/RELEVANCE.md). "rrf": reciprocal rank fusion, sum of weight / (k + rank).
+FUSED_SCORE = {
+    "convex": """
+        %(keyword_weight)s * coalesce(k.score / nullif(max(k.score) OVER (), 0), 0)
+        + %(semantic_weight)s * CASE WHEN s.id IS NULL THEN 0 ELSE coalesce(
+            (s.similarity - min(s.similarity) OVER ())
+            / nullif(max(s.similarity) OVER () - min(s.similarity) OVER (), 0), 1) END""",
+    "rrf": """
+        coalesce(%(keyword_weight)s / (%(rrf_k)s + k.rank), 0)
+        + coalesce(%(semantic_weight)s / (%(rrf_k)s + s.rank), 0)""",
+}
 SORT_ORDER = {
     "relevance": "f.score DESC, p.id",
     "newest": "p.published DESC NULLS LAST, f.score DESC, p.id DESC",
@@ -120,7 +134,7 @@ class SearchSQL:
             FROM {PAPER}
         ),
         idf AS (
-            SELECT t.lexeme, ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS idf
+            SELECT t.lexeme, ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS idf, d.df
             FROM terms t CROSS JOIN stats s
             CROSS JOIN LATERAL (
                 SELECT count(*) AS df FROM {PAPER} x
@@ -145,6 +159,12 @@ class SearchSQL:
                 FROM unnest(u.weights) w
             ) tf
             GROUP BY m.id
+            -- Plain words match with OR; a paper must still cover enough of the query's weight
+            -- (a paper holding each word once scores about the sum of their idf).
+            HAVING sum(
+                i.idf * tf.tf * (%(k1)s + 1)
+                / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * length(m.search_vector) / s.avgdl))
+            ) >= %(min_coverage)s * (SELECT sum(idf) FROM idf)
         ),
         typo AS (
             SELECT p.id, word_similarity(%(raw)s, p.title) AS score FROM {PAPER} p
@@ -154,10 +174,11 @@ class SearchSQL:
             ORDER BY score DESC LIMIT %(depth)s
         ),
         keyword AS (
-            SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank, false AS fuzzy
+            SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank,
+                   false AS fuzzy
             FROM bm25
             UNION ALL
-            SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank, true AS fuzzy
+            SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank, true AS fuzzy
             FROM typo
         )"""
 
@@ -172,26 +193,31 @@ class SearchSQL:
             LIMIT %(depth)s
         ),
         semantic AS (
-            SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM nearest
+            -- The nearest few always count; past them, only papers close enough in meaning.
+            SELECT id, 1 - distance AS similarity, rank FROM (
+                SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank
+                FROM nearest
+            ) ranked
+            WHERE rank <= %(min_semantic)s OR distance <= 1 - %(min_similarity)s
         )"""
 
     def _fusion(self) -> str:
         if self.text and self.vector:
-            return """
+            return f"""
             SELECT coalesce(k.id, s.id) AS id, k.rank AS keyword_rank, s.rank AS semantic_rank,
-                   coalesce(%(keyword_weight)s / (%(rrf_k)s + k.rank), 0)
-                   + coalesce(%(semantic_weight)s / (%(rrf_k)s + s.rank), 0) AS score,
+                   {FUSED_SCORE[settings.SEARCH_FUSION]} AS score,
                    coalesce(k.fuzzy, false) AS fuzzy
             FROM (SELECT * FROM keyword WHERE rank <= %(depth)s) k
             FULL OUTER JOIN semantic s ON s.id = k.id"""
-        if self.text:
+        if self.text:  # score: BM25 (or title similarity for a typo)
             return """
-            SELECT id, rank AS keyword_rank, NULL::bigint AS semantic_rank,
-                   1.0 / (%(rrf_k)s + rank) AS score, fuzzy FROM keyword"""
-        if self.vector:
+            SELECT id, rank AS keyword_rank, NULL::bigint AS semantic_rank, score, fuzzy
+            FROM keyword"""
+        if self.vector:  # score: cosine similarity
             return """
             SELECT id, NULL::bigint AS keyword_rank, rank AS semantic_rank,
-                   1.0 / (%(rrf_k)s + rank) AS score, false AS fuzzy FROM semantic"""
+                   similarity AS score, false AS fuzzy
+            FROM semantic"""
         return f"""
             SELECT p.id, NULL::bigint AS keyword_rank, NULL::bigint AS semantic_rank,
                    NULL::float AS score, false AS fuzzy
@@ -225,11 +251,14 @@ class SearchSQL:
                 "k1": settings.SEARCH_BM25_K1,
                 "b": settings.SEARCH_BM25_B,
                 "title_weight": settings.SEARCH_TITLE_WEIGHT,
+                "min_coverage": 0 if self.text.strict else settings.SEARCH_KEYWORD_MIN_COVERAGE,
                 "title_options": TITLE_OPTIONS,
                 "snippet_options": SNIPPET_OPTIONS,
             }
         if self.vector:
             params["vector"] = "[" + ",".join(f"{x:.7g}" for x in self.vector) + "]"
+            params["min_similarity"] = settings.SEARCH_SEMANTIC_MIN_SIMILARITY
+            params["min_semantic"] = settings.SEARCH_SEMANTIC_MIN_RESULTS
         return params
 
 

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
 import pytest
-from django.db import connection
 
 from papers.models import Organization, Paper
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 INFINITE = "Infinite-LLM"
-
-
-_tests_run = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def _vacuum_the_vector_index_now_and_then(django_db_setup, django_db_blocker):
-    """Dead copies of the catalogue crowd the HNSW index: see tests/test_search_engine.py."""
-    if next(_tests_run) % 10 == 0:
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute("VACUUM papers_paper")
 
 
 @pytest.fixture

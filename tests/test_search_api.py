@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import pytest
-from django.db import connection
 
 from papers.models import Organization, Paper
 
@@ -26,17 +24,6 @@ PAPER_FIELDS = {
 }
 RESULT_FIELDS = PAPER_FIELDS | {"score", "keyword_rank", "semantic_rank"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-_tests_run = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def _vacuum_the_vector_index_now_and_then(django_db_setup, django_db_blocker):
-    """Dead copies of the catalogue crowd the HNSW index: see tests/test_search_engine.py."""
-    if next(_tests_run) % 10 == 0:
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute("VACUUM papers_paper")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ pagination, facets and papers not yet searchable by meaning."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date
 
 import pytest
@@ -63,19 +62,6 @@ def keyword_matches(websearch: str) -> set[int]:
     """An independent oracle: papers whose tsvector matches, through the ORM."""
     query = SearchQuery(websearch, search_type="websearch", config="english")
     return set(Paper.objects.filter(search_vector=query).values_list("pk", flat=True))
-
-
-# Every test imports the catalogue and rolls it back; each rolled-back copy stays in the HNSW
-# index as a dead duplicate of a live vector until VACUUM. A few thousand of them crowd out the
-# live rows (pgvector stops after hnsw.max_scan_tuples), and searches by meaning come back short.
-_tests_run = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def _vacuum_the_vector_index_now_and_then(django_db_setup, django_db_blocker):
-    if next(_tests_run) % 10 == 0:
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute("VACUUM papers_paper")
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from datetime import date, timedelta
 from html import unescape
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from papers.models import Organization, Paper
@@ -18,17 +16,6 @@ LIFL = "LIFL: A Lightweight"
 INFINITE = "Infinite-LLM"
 XSS = "<script>alert(1)</script>"
 HTMX = {"HX-Request": "true"}
-
-
-_tests_run = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def _vacuum_the_vector_index_now_and_then(django_db_setup, django_db_blocker):
-    """Dead copies of the catalogue crowd the HNSW index: see tests/test_search_engine.py."""
-    if next(_tests_run) % 10 == 0:
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute("VACUUM papers_paper")
 
 
 @pytest.fixture
