@@ -257,7 +257,11 @@ class SearchSQL:
             }
         if self.vector:
             params["vector"] = "[" + ",".join(f"{x:.7g}" for x in self.vector) + "]"
-            params["min_similarity"] = settings.SEARCH_SEMANTIC_MIN_SIMILARITY
+            # A ranked list may run on into weaker matches; a list sorted by date or upvotes must
+            # hold only papers that really match, or it is just the catalogue, sorted.
+            params["min_similarity"] = (
+                -1.0 if self.sort == "relevance" else settings.SEARCH_SEMANTIC_MIN_SIMILARITY
+            )
             params["min_semantic"] = settings.SEARCH_SEMANTIC_MIN_RESULTS
         return params
 

@@ -151,11 +151,6 @@ def test_the_feed_of_a_search_by_meaning_respects_filters(client, catalogue):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sort=newest over a hybrid search orders every candidate by meaning (the whole "
-    "catalogue here) by date, so the feed is the unfiltered newest feed; reported to the lead",
-)
 def test_the_feed_of_a_hybrid_search_follows_its_matches(client, catalogue):
     target = Paper.objects.get(title__startswith=INFINITE)
     titles = entry_titles(feed(client, "q=DistAttention"))

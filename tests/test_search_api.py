@@ -109,7 +109,7 @@ def test_hybrid_results_carry_both_ranks(client, catalogue):
     first = body["results"][0]
     assert first["title"].startswith(LIFL)
     assert (first["keyword_rank"], first["semantic_rank"]) == (1, 1)
-    assert first["score"] == pytest.approx(2 / 61)
+    assert first["score"] == pytest.approx(1.0)  # first by words and by meaning
 
 
 def test_results_without_a_query_have_no_score(client, catalogue):

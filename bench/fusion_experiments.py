@@ -1,0 +1,155 @@
+"""Fusion experiments on a BEIR data set: how to combine the keyword and semantic lists.
+
+Runs every judged query once through the engine's own candidate SQL (search.sql.SearchSQL: BM25
+scores and cosine similarities, 200 deep, no floors), then tries fusion variants offline and scores
+each with pytrec_eval. The winner still has to be confirmed with `manage.py evaluate`, which runs
+the real page query.
+
+    .venv/bin/python bench/fusion_experiments.py [../shared/eval/scifact] [--split train]
+
+Needs the evaluation database that `manage.py evaluate DIR` builds (and keeps) first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import pytrec_eval  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from papers.embeddings import get_embedder  # noqa: E402
+from search import evaluation  # noqa: E402
+from search.query_text import parse_text_query  # noqa: E402
+from search.sql import SearchSQL  # noqa: E402
+
+DEPTH = 200
+
+
+def collect(dataset) -> dict:
+    """query id -> {"k": {doc: bm25}, "s": {doc: similarity}, "t": sum of query idf}"""
+    settings.SEARCH_KEYWORD_MIN_COVERAGE = 0.0
+    settings.SEARCH_SEMANTIC_MIN_SIMILARITY = -1.0
+    ids = evaluation.doc_ids_by_pk()
+    lists = {}
+    for qid, text in tqdm(dataset.queries.items(), desc="queries"):
+        sql = SearchSQL(
+            text=parse_text_query(text), vector=get_embedder().encode_query(text), orgs=(),
+            start=None, end=None, sort="relevance", limit=1, offset=0, depth=DEPTH, raw_query=text,
+        )  # fmt: skip
+        query = sql._with() + (
+            " SELECT 'k', id, score FROM bm25 UNION ALL"
+            " SELECT 's', id, 1 - distance FROM nearest UNION ALL"
+            " SELECT 't', 0, sum(idf) FROM idf"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(query, sql._params())
+            rows = cursor.fetchall()
+        lists[qid] = {
+            "k": {ids[pk]: float(s) for kind, pk, s in rows if kind == "k"},
+            "s": {ids[pk]: float(s) for kind, pk, s in rows if kind == "s"},
+            "t": next((float(s or 0) for kind, _, s in rows if kind == "t"), 0.0),
+        }
+    return lists
+
+
+def top(scores: dict, n: int) -> dict:
+    return dict(sorted(scores.items(), key=lambda item: -item[1])[:n])
+
+
+def ranks(scores: dict) -> dict:
+    return {doc: i + 1 for i, doc in enumerate(top(scores, len(scores)))}
+
+
+def candidates(q, *, depth=100, coverage=0.0, similarity=-1.0, min_semantic=10):
+    keyword = top({d: s for d, s in q["k"].items() if s >= coverage * q["t"]}, depth)
+    nearest = top(q["s"], depth)
+    semantic = {
+        d: s for i, (d, s) in enumerate(nearest.items()) if i < min_semantic or s >= similarity
+    }
+    return keyword, semantic
+
+
+def rrf(q, *, k=60, wk=1.0, ws=1.0, **kw):
+    keyword, semantic = candidates(q, **kw)
+    kr, sr = ranks(keyword), ranks(semantic)
+    return {
+        d: (wk / (k + kr[d]) if d in kr else 0) + (ws / (k + sr[d]) if d in sr else 0)
+        for d in kr.keys() | sr.keys()
+    }
+
+
+def convex(q, *, a=0.6, **kw):
+    keyword, semantic = candidates(q, **kw)
+    kmax = max(keyword.values(), default=1) or 1
+    smin, smax = min(semantic.values(), default=0), max(semantic.values(), default=1)
+    return {
+        d: a * keyword.get(d, 0) / kmax
+        + (1 - a) * ((semantic[d] - smin) / (smax - smin or 1) if d in semantic else 0)
+        for d in keyword.keys() | semantic.keys()
+    }
+
+
+EXPERIMENTS = {
+    "keyword only (BM25)": lambda q: q["k"],
+    "semantic only": lambda q: q["s"],
+    "rrf k=60 (depth 100)": lambda q: rrf(q),
+    "rrf k=30": lambda q: rrf(q, k=30),
+    "rrf k=10": lambda q: rrf(q, k=10),
+    "rrf k=10 keyword weight 1.25": lambda q: rrf(q, k=10, wk=1.25),
+    "rrf k=60 keyword weight 1.25": lambda q: rrf(q, wk=1.25),
+    "rrf k=60 depth 20": lambda q: rrf(q, depth=20),
+    "rrf k=60 depth 200": lambda q: rrf(q, depth=200),
+    "rrf k=60 keyword coverage 0.2": lambda q: rrf(q, coverage=0.2),
+    "rrf k=60 similarity floor 0.3": lambda q: rrf(q, similarity=0.3),
+    "convex a=0.5 (depth 100)": lambda q: convex(q, a=0.5),
+    "convex a=0.6": lambda q: convex(q, a=0.6),
+    "convex a=0.7": lambda q: convex(q, a=0.7),
+    "convex a=0.6 depth 200": lambda q: convex(q, a=0.6, depth=200),
+    "convex a=0.6 depth 200 coverage 0.1": lambda q: convex(q, depth=200, coverage=0.1),
+    "convex a=0.6 depth 200 coverage 0.2 floor 0.3 (default)": lambda q: convex(
+        q, depth=200, coverage=0.2, similarity=0.3
+    ),
+    "convex a=0.6 depth 200 coverage 0.1 floor 0.3": lambda q: convex(
+        q, depth=200, coverage=0.1, similarity=0.3
+    ),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", nargs="?", type=Path, default=ROOT.parent / "shared/eval/scifact")
+    parser.add_argument("--split", default="train")
+    args = parser.parse_args()
+    dataset = evaluation.load_dataset(args.dir, args.split)
+    name = evaluation.eval_database_name(
+        settings.DATABASES["default"]["NAME"], dataset.name, sliced=False
+    )
+    with evaluation.using_database(name):
+        lists = collect(dataset)
+    evaluator = pytrec_eval.RelevanceEvaluator(dataset.qrels, {"ndcg_cut.10", "recall.100"})
+    print(f"\n{dataset.name} {args.split}: {len(lists)} queries\n")
+    print(f"{'experiment':58} {'nDCG@10':>8} {'R@100':>7}")
+    for label, fuse in EXPERIMENTS.items():
+        run = {qid: top(fuse(q), 100) or {"-": 0.0} for qid, q in lists.items()}
+        scores = evaluator.evaluate(run).values()
+        ndcg = sum(s["ndcg_cut_10"] for s in scores) / len(dataset.qrels)
+        recall = sum(s["recall_100"] for s in scores) / len(dataset.qrels)
+        print(f"{label:58} {ndcg:8.3f} {recall:7.3f}")
+    print(f"\ncommand: {' '.join(sys.argv)}")
+
+
+if __name__ == "__main__":
+    main()
