@@ -488,3 +488,12 @@ def test_a_date_range_is_applied_from_the_url(client, catalogue):
         ).count()
     )
     assert 'value="2024-01"' in response.content.decode()
+
+
+def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning(client, catalogue):
+    text = " ".join(unescape(client.get("/").content.decode()).split())
+    assert "57 papers in the catalogue · 57 searchable by meaning" in text
+    Paper.objects.filter(title__startswith="LIFL").update(abstract="Rewritten, not yet embedded.")
+    Paper.objects.filter(title__startswith="POLCA").update(embedding_attempts=99, embedding_hash="")
+    text = " ".join(unescape(client.get("/").content.decode()).split())
+    assert "55 searchable by meaning · 1 being indexed · 1 failed to index" in text
