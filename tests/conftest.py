@@ -95,3 +95,14 @@ def _vacuum_the_vector_index_now_and_then(request):
     request.getfixturevalue("django_db_setup")  # the test database, never the real one
     with request.getfixturevalue("django_db_blocker").unblock(), connection.cursor() as cursor:
         cursor.execute("VACUUM papers_paper")
+
+
+@pytest.fixture
+def acme_catalogue(demo_catalogue):
+    """The demo catalogue, with three long-context papers given to one more organization."""
+    from papers.models import Organization, Paper
+    from tests.catalogue import INFINITE
+
+    acme = Organization.objects.create(slug="acme", name="Acme Research")
+    for prefix in (INFINITE, "InstInfer", "TokenRing"):
+        Paper.objects.filter(title__startswith=prefix).update(organization=acme)

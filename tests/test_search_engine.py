@@ -17,6 +17,7 @@ from papers.models import Organization, Paper, embedded_q
 from search.engine import search
 from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
 from search.state import SearchState
+from tests.catalogue import paper
 
 LIFL = "LIFL: A Lightweight"
 INFINITE = "Infinite-LLM"
@@ -38,10 +39,6 @@ def run(query: str, **kwargs):
     state = SearchState.from_query(QueryDict(query))
     assert not state.errors, state.errors
     return search(state, **kwargs)
-
-
-def paper(prefix: str) -> Paper:
-    return Paper.objects.get(title__startswith=prefix)
 
 
 def titles(results) -> list[str]:

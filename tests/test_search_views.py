@@ -10,23 +10,12 @@ from urllib.parse import quote
 import pytest
 from django.utils import timezone
 
-from papers.models import Organization, Paper
+from papers.models import Paper
+from tests.catalogue import INFINITE, paper
 
 LIFL = "LIFL: A Lightweight"
-INFINITE = "Infinite-LLM"
 XSS = "<script>alert(1)</script>"
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def catalogue(demo_catalogue):
-    acme = Organization.objects.create(slug="acme", name="Acme Research")
-    for prefix in (INFINITE, "InstInfer", "TokenRing"):
-        Paper.objects.filter(title__startswith=prefix).update(organization=acme)
-
-
-def paper(prefix: str) -> Paper:
-    return Paper.objects.get(title__startswith=prefix)
 
 
 def templates(response) -> list[str]:
@@ -48,7 +37,7 @@ def announced(response) -> str:
 # --- the search page --------------------------------------------------------------------------
 
 
-def test_the_search_page_lists_the_newest_papers(client, catalogue):
+def test_the_search_page_lists_the_newest_papers(client, acme_catalogue):
     response = client.get("/")
     assert response.status_code == 200
     assert "search/index.html" in templates(response)
@@ -63,7 +52,7 @@ def test_the_search_page_lists_the_newest_papers(client, catalogue):
     assert '<link rel="canonical" href="/">' in html
 
 
-def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
+def test_a_query_shows_its_matches_with_why_they_matched(client, acme_catalogue):
     response = client.get("/?q=aggregating+model+updates+without+an+always-on+server")
     assert response.status_code == 200
     assert hit_titles(response)[0].startswith(LIFL)
@@ -73,7 +62,7 @@ def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
     assert '<input id="q" name="q" type="search" value="aggregating model updates' in html
 
 
-def test_keyword_matches_are_highlighted(client, catalogue):
+def test_keyword_matches_are_highlighted(client, acme_catalogue):
     response = client.get("/?q=DistAttention&mode=keyword")
     html = response.content.decode()
     assert hit_titles(response) == [paper(INFINITE).title]
@@ -81,7 +70,7 @@ def test_keyword_matches_are_highlighted(client, catalogue):
     assert announced(response) == "1 paper found"
 
 
-def test_the_last_page_has_a_previous_link_and_no_next(client, catalogue):
+def test_the_last_page_has_a_previous_link_and_no_next(client, acme_catalogue):
     response = client.get("/?page=3")
     html = response.content.decode()
     assert len(hit_titles(response)) == 17
@@ -90,7 +79,7 @@ def test_the_last_page_has_a_previous_link_and_no_next(client, catalogue):
     assert '<ol class="hit-list" start="41">' in html
 
 
-def test_a_page_past_the_end_says_so_and_links_back(client, catalogue):
+def test_a_page_past_the_end_says_so_and_links_back(client, acme_catalogue):
     response = client.get("/?q=DistAttention&mode=keyword&page=2")
     assert response.status_code == 200
     html = response.content.decode()
@@ -99,7 +88,7 @@ def test_a_page_past_the_end_says_so_and_links_back(client, catalogue):
     assert 'href="/?q=DistAttention&amp;mode=keyword">Back to the first page' in html
 
 
-def test_no_results_suggest_dropping_a_filter(client, catalogue):
+def test_no_results_suggest_dropping_a_filter(client, acme_catalogue):
     response = client.get("/?q=DistAttention&mode=keyword&org=acme&from=2025")
     html = response.content.decode()
     assert "No papers match “DistAttention” with these filters." in html
@@ -108,12 +97,12 @@ def test_no_results_suggest_dropping_a_filter(client, catalogue):
     assert announced(response) == "No papers found"
 
 
-def test_no_keyword_results_suggest_searching_by_meaning(client, catalogue):
+def test_no_keyword_results_suggest_searching_by_meaning(client, acme_catalogue):
     html = client.get("/?q=qwzxjv&mode=keyword").content.decode()
     assert 'href="/?q=qwzxjv">searching by meaning too</a>' in html
 
 
-def test_the_org_filter_shows_counts_and_keeps_other_orgs(client, catalogue):
+def test_the_org_filter_shows_counts_and_keeps_other_orgs(client, acme_catalogue):
     html = client.get("/?org=acme").content.decode()
     assert re.search(r'id="org-acme"[^>]*checked', html)
     assert re.search(r"Acme Research <span class=\"count\">3</span>", html)
@@ -121,20 +110,20 @@ def test_the_org_filter_shows_counts_and_keeps_other_orgs(client, catalogue):
     assert "3 papers" in html
 
 
-def test_the_page_links_its_feed_and_its_json(client, catalogue):
+def test_the_page_links_its_feed_and_its_json(client, acme_catalogue):
     html = client.get("/?q=kv&mode=keyword&page=2").content.decode()
     assert 'href="/feed.atom?q=kv&amp;mode=keyword"' in html
     assert 'type="application/atom+xml"' in html
     assert 'href="/api/search?q=kv&amp;mode=keyword&amp;page=2"' in html
 
 
-def test_a_typo_says_it_shows_similar_titles(client, catalogue):
+def test_a_typo_says_it_shows_similar_titles(client, acme_catalogue):
     html = client.get("/?q=DistAtention&mode=keyword").content.decode()
     assert "No exact matches for “DistAtention”; showing titles that look similar." in html
     assert "similar title #1" in html
 
 
-def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catalogue):
+def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, acme_catalogue):
     target = paper(INFINITE)
     Paper.objects.filter(pk=target.pk).update(abstract=target.abstract + " (edited)")
     response = client.get("/?q=DistAttention")
@@ -147,7 +136,7 @@ def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catal
 # --- htmx ---------------------------------------------------------------------------------------
 
 
-def test_an_htmx_request_gets_the_results_partial_and_the_canonical_url(client, catalogue):
+def test_an_htmx_request_gets_the_results_partial_and_the_canonical_url(client, acme_catalogue):
     response = client.get("/?q=serverless&mode=keyword", headers=HTMX)
     assert response.status_code == 200
     assert templates(response)[0] == "search/_results.html"
@@ -159,7 +148,7 @@ def test_an_htmx_request_gets_the_results_partial_and_the_canonical_url(client, 
     assert re.search(r'<p id="announce" hx-swap-oob="innerHTML">\s*\d+ papers? found', html)
 
 
-def test_an_htmx_request_pushes_the_canonical_url_instead_of_redirecting(client, catalogue):
+def test_an_htmx_request_pushes_the_canonical_url_instead_of_redirecting(client, acme_catalogue):
     response = client.get(
         "/?page=1&sort=relevance&org=acme&mode=hybrid&q=kv+&utm=x&from=2024", headers=HTMX
     )
@@ -167,12 +156,12 @@ def test_an_htmx_request_pushes_the_canonical_url_instead_of_redirecting(client,
     assert response["HX-Push-Url"] == "/?q=kv&org=acme&from=2024"
 
 
-def test_an_htmx_request_without_parameters_pushes_the_root(client, catalogue):
+def test_an_htmx_request_without_parameters_pushes_the_root(client, acme_catalogue):
     response = client.get("/?q=", headers=HTMX)
     assert response["HX-Push-Url"] == "/"
 
 
-def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, catalogue):
+def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, acme_catalogue):
     response = client.get("/?q=kv&from=2024-13", headers=HTMX)
     assert response.status_code == 400
     assert templates(response)[0] == "search/_results.html"
@@ -197,7 +186,9 @@ def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, catalogu
         ("q=" + "x" * 501, "q", "Search text is limited to 500 characters."),
     ],
 )
-def test_an_invalid_parameter_is_a_400_with_its_message(client, catalogue, query, field, message):
+def test_an_invalid_parameter_is_a_400_with_its_message(
+    client, acme_catalogue, query, field, message
+):
     response = client.get(f"/?{query}")
     assert response.status_code == 400
     html = response.content.decode()
@@ -207,7 +198,7 @@ def test_an_invalid_parameter_is_a_400_with_its_message(client, catalogue, query
     assert response.context["state"].errors.keys() == {field}
 
 
-def test_the_rest_of_an_invalid_page_still_works(client, catalogue):
+def test_the_rest_of_an_invalid_page_still_works(client, acme_catalogue):
     response = client.get("/?q=DistAttention&mode=keyword&from=2024-13&sort=nope")
     assert response.status_code == 400
     assert hit_titles(response) == [paper(INFINITE).title]
@@ -238,7 +229,7 @@ def test_the_rest_of_an_invalid_page_still_works(client, catalogue):
     ],
 )  # fmt: skip
 def test_a_non_canonical_query_string_redirects_to_the_canonical_url(
-    client, catalogue, query, canonical
+    client, acme_catalogue, query, canonical
 ):
     response = client.get(f"/{query}")
     assert response.status_code == 302
@@ -249,13 +240,13 @@ def test_a_non_canonical_query_string_redirects_to_the_canonical_url(
 @pytest.mark.parametrize(
     "url", ["/", "/?q=kv+cache", "/?org=acme&org=beta", "/?q=x&mode=keyword&from=2024&sort=oldest"]
 )
-def test_a_canonical_url_is_served_directly(client, catalogue, url):
+def test_a_canonical_url_is_served_directly(client, acme_catalogue, url):
     response = client.get(url)
     assert response.status_code == 200
     assert f'<link rel="canonical" href="{url.replace("&", "&amp;")}">' in response.content.decode()
 
 
-def test_an_invalid_query_string_is_not_redirected(client, catalogue):
+def test_an_invalid_query_string_is_not_redirected(client, acme_catalogue):
     response = client.get("/?utm=1&page=0&q=kv")
     assert response.status_code == 400
 
@@ -264,7 +255,7 @@ def test_an_invalid_query_string_is_not_redirected(client, catalogue):
 
 
 @pytest.fixture
-def hostile_paper(catalogue) -> Paper:
+def hostile_paper(acme_catalogue) -> Paper:
     return Paper.objects.create(
         title=f"Quokka {XSS} scheduling <b>bold</b> & co",
         abstract=f"We present Quokka. {XSS} <img src=x onerror=alert(2)> quokka everywhere.",
@@ -298,7 +289,7 @@ def test_an_abstract_without_highlights_is_escaped(client, hostile_paper):
     _assert_no_raw_html(response.content.decode())
 
 
-def test_the_query_is_escaped_wherever_it_is_shown(client, catalogue):
+def test_the_query_is_escaped_wherever_it_is_shown(client, acme_catalogue):
     response = client.get("/?q=%3Cscript%3Ealert(1)%3C/script%3E&mode=keyword", follow=True)
     assert response.status_code == 200
     html = response.content.decode()
@@ -323,7 +314,7 @@ def test_the_paper_page_escapes_the_paper(client, hostile_paper):
 # --- the paper page ---------------------------------------------------------------------------
 
 
-def test_the_paper_page_shows_the_paper(client, catalogue):
+def test_the_paper_page_shows_the_paper(client, acme_catalogue):
     target = paper(INFINITE)
     response = client.get(target.get_absolute_url())
     assert response.status_code == 200
@@ -338,14 +329,14 @@ def test_the_paper_page_shows_the_paper(client, catalogue):
     assert "Copy link" in html
 
 
-def test_the_paper_page_is_served_without_a_slug(client, catalogue):
+def test_the_paper_page_is_served_without_a_slug(client, acme_catalogue):
     target = paper(LIFL)
     response = client.get(f"/papers/{target.pk}/")
     assert response.status_code == 200
     assert target.get_absolute_url() in response.content.decode()
 
 
-def test_the_canonical_paper_url_has_the_slug(client, catalogue):
+def test_the_canonical_paper_url_has_the_slug(client, acme_catalogue):
     target = paper(LIFL)
     assert target.get_absolute_url() == (
         f"/papers/{target.pk}/lifl-a-lightweight-event-driven-serverless-platform-for-federated-learning/"
@@ -356,7 +347,7 @@ def test_the_canonical_paper_url_has_the_slug(client, catalogue):
 @pytest.mark.parametrize(
     "slug", ["wrong", "LIFL", "lifl-a-lightweight-event-driven-serverless-platform"]
 )
-def test_a_wrong_slug_redirects_permanently(client, catalogue, slug):
+def test_a_wrong_slug_redirects_permanently(client, acme_catalogue, slug):
     target = paper(LIFL)
     response = client.get(f"/papers/{target.pk}/{slug}/")
     assert response.status_code == 301
@@ -366,11 +357,11 @@ def test_a_wrong_slug_redirects_permanently(client, catalogue, slug):
 @pytest.mark.parametrize(
     "path", ["/papers/999999/", "/papers/999999/some-slug/", "/papers/99999999999999999999999/"]
 )
-def test_an_unknown_paper_is_a_404(client, catalogue, path):
+def test_an_unknown_paper_is_a_404(client, acme_catalogue, path):
     assert client.get(path).status_code == 404
 
 
-def test_the_paper_page_lists_ten_similar_papers(client, catalogue):
+def test_the_paper_page_lists_ten_similar_papers(client, acme_catalogue):
     target = paper(INFINITE)
     html = client.get(target.get_absolute_url()).content.decode()
     section = html[
@@ -385,7 +376,7 @@ def test_the_paper_page_lists_ten_similar_papers(client, catalogue):
     assert "…within Acme Research" in html
 
 
-def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(client, catalogue):
+def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(client, acme_catalogue):
     target = paper(LIFL)
     Paper.objects.filter(pk=target.pk).update(title=target.title + " (v2)")
     target.refresh_from_db()
@@ -395,7 +386,7 @@ def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(clie
     assert response.context["similar"] is None
 
 
-def test_an_undated_paper_page_says_undated(client, catalogue):
+def test_an_undated_paper_page_says_undated(client, acme_catalogue):
     target = Paper.objects.filter(published__isnull=True).first()
     html = client.get(target.get_absolute_url()).content.decode()
     assert "Undated" in html
@@ -457,7 +448,7 @@ JUNK = [
 
 
 @pytest.mark.parametrize("query", JUNK)
-def test_junk_input_never_causes_a_500(client, catalogue, query):
+def test_junk_input_never_causes_a_500(client, acme_catalogue, query):
     response = client.get(f"/?{query}")
     assert response.status_code in (200, 302, 400)
     if response.status_code == 302:
@@ -469,14 +460,14 @@ def test_junk_input_never_causes_a_500(client, catalogue, query):
         assert client.get(f"{path}?{query}").status_code in (200, 400), path
 
 
-def test_the_date_presets_link_to_recent_dates(client, catalogue):
+def test_the_date_presets_link_to_recent_dates(client, acme_catalogue):
     html = client.get("/?q=kv").content.decode()
     week_ago = (timezone.localdate() - timedelta(days=7)).isoformat()
     assert f'href="/?q=kv&amp;from={week_ago}"' in html
     assert ">Last 7 days<" in html and ">Last 30 days<" in html and ">Last year<" in html
 
 
-def test_a_date_range_is_applied_from_the_url(client, catalogue):
+def test_a_date_range_is_applied_from_the_url(client, acme_catalogue):
     response = client.get("/?from=2024-01&to=2024-01")
     assert response.status_code == 200
     dates = re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">', response.content.decode())
@@ -490,7 +481,9 @@ def test_a_date_range_is_applied_from_the_url(client, catalogue):
     assert 'value="2024-01"' in response.content.decode()
 
 
-def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning(client, catalogue):
+def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning(
+    client, acme_catalogue
+):
     text = " ".join(unescape(client.get("/").content.decode()).split())
     assert "57 papers in the catalogue · 57 searchable by meaning" in text
     Paper.objects.filter(title__startswith="LIFL").update(abstract="Rewritten, not yet embedded.")
