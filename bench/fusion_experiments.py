@@ -44,7 +44,7 @@ def collect(dataset) -> dict:
     settings.SEARCH_SEMANTIC_MIN_SIMILARITY = -1.0
     ids = evaluation.doc_ids_by_pk()
     lists = {}
-    for qid, text in tqdm(dataset.queries.items(), desc="queries"):
+    for qid, text in tqdm(dataset.queries.items(), desc="queries", disable=None):
         sql = SearchSQL(
             text=parse_text_query(text), vector=get_embedder().encode_query(text), orgs=(),
             start=None, end=None, sort="relevance", limit=1, offset=0, depth=DEPTH, raw_query=text,
@@ -119,7 +119,10 @@ EXPERIMENTS = {
     "convex a=0.7": lambda q: convex(q, a=0.7),
     "convex a=0.6 depth 200": lambda q: convex(q, a=0.6, depth=200),
     "convex a=0.6 depth 200 coverage 0.1": lambda q: convex(q, depth=200, coverage=0.1),
-    "convex a=0.6 depth 200 coverage 0.2 floor 0.3 (default)": lambda q: convex(
+    "convex a=0.6 depth 200 coverage 0.2 (the default)": lambda q: convex(
+        q, depth=200, coverage=0.2
+    ),
+    "convex a=0.6 depth 200 coverage 0.2 floor 0.3": lambda q: convex(
         q, depth=200, coverage=0.2, similarity=0.3
     ),
     "convex a=0.6 depth 200 coverage 0.1 floor 0.3": lambda q: convex(
