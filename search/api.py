@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
 
 from papers.models import Paper
 from search.engine import Hit, search
@@ -35,7 +34,9 @@ def search_api(request: HttpRequest) -> JsonResponse:
 
 
 def paper_api(request: HttpRequest, pk: int) -> JsonResponse:
-    paper = get_object_or_404(Paper.objects.select_related("organization"), pk=pk)
+    paper = Paper.objects.select_related("organization").filter(pk=pk).first()
+    if paper is None:
+        return JsonResponse({"errors": {"id": f"No paper with id {pk}."}}, status=404)
     similar = similar_papers(paper)
     body = paper_json(request, paper)
     body["similar"] = None if similar is None else [paper_json(request, p) for p in similar]

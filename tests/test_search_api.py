@@ -274,7 +274,9 @@ def test_a_stale_paper_is_not_listed_as_similar(client, acme_catalogue):
 
 @pytest.mark.parametrize("pk", ["999999", "99999999999999999999999"])
 def test_an_unknown_paper_is_a_404(client, acme_catalogue, pk):
-    assert client.get(f"/api/papers/{pk}").status_code == 404
+    response = client.get(f"/api/papers/{pk}")
+    assert response.status_code == 404
+    assert response.json() == {"errors": {"id": f"No paper with id {pk}."}}
 
 
 def test_a_paper_id_must_be_a_number(client, acme_catalogue):
