@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 from django.conf import settings
 from django.db import connection
 
-from papers.models import Organization, Paper
+from papers.models import Organization, Paper, embedded_q
 from search.query_text import parse_text_query
 from search.sql import SearchSQL
 from search.state import SearchState
@@ -159,10 +158,5 @@ def _add_facets(results: Results, rows, state: SearchState) -> None:
 
 
 def _not_indexed() -> int:
-    from papers.models import embedded_q
-
+    """Without facet rows (no candidates at all), count the papers lacking a current vector."""
     return Paper.objects.exclude(embedded_q()).count()
-
-
-def date_or_none(value) -> str | None:
-    return value.isoformat() if isinstance(value, date) else None
