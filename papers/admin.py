@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from papers.models import Organization, Paper, embedded_q
+from papers.models import Organization, Paper, embedded_q, failed_q, pending_q
 from papers.tasks import enqueue_embedding
 
 
@@ -38,14 +37,9 @@ class EmbeddingStateFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        gave_up = Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)
-        if self.value() == "indexed":
-            return queryset.filter(embedded_q())
-        if self.value() == "pending":
-            return queryset.exclude(embedded_q()).exclude(gave_up)
-        if self.value() == "failed":
-            return queryset.exclude(embedded_q()).filter(gave_up)
-        return queryset
+        states = {"indexed": embedded_q, "pending": pending_q, "failed": failed_q}
+        state = states.get(self.value())
+        return queryset.filter(state()) if state else queryset
 
 
 @admin.register(Paper)

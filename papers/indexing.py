@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from papers.chunks import chunks
 from papers.embeddings import get_embedder, paper_text, text_hash
-from papers.models import Paper, embedded_q
+from papers.models import Paper, embedded_q, failed_q, pending_q
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,7 @@ class EmbedOutcome:
 
 def workable(ids: Iterable[int] | None = None):
     """Papers that need a vector and still have attempts left."""
-    papers = Paper.objects.filter(
-        ~embedded_q(), embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS
-    )
+    papers = Paper.objects.filter(pending_q())
     return papers if ids is None else papers.filter(pk__in=list(ids))
 
 
@@ -109,14 +107,9 @@ def _save_vectors(papers: list[Paper]) -> None:
 
 def embedding_status() -> dict[str, int]:
     """How many papers are searchable by meaning, waiting for it, or given up on."""
-    needs = ~embedded_q()
     return Paper.objects.aggregate(
         total=Count("pk"),
         indexed=Count("pk", filter=embedded_q()),
-        pending=Count(
-            "pk", filter=needs & Q(embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS)
-        ),
-        failed=Count(
-            "pk", filter=needs & Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)
-        ),
+        pending=Count("pk", filter=pending_q()),
+        failed=Count("pk", filter=failed_q()),
     )

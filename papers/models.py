@@ -40,6 +40,16 @@ def embedded_q() -> Q:
     )
 
 
+def pending_q() -> Q:
+    """Papers that need a vector and still have attempts left: the worker's to-do list."""
+    return ~embedded_q() & Q(embedding_attempts__lt=settings.EMBEDDING_MAX_ATTEMPTS)
+
+
+def failed_q() -> Q:
+    """Papers that need a vector but used up EMBEDDING_MAX_ATTEMPTS tries."""
+    return ~embedded_q() & Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)
+
+
 class Paper(models.Model):
     title = models.TextField()
     abstract = models.TextField()
