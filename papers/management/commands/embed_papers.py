@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from papers.chunks import chunks
 from papers.indexing import embed_ids, embedding_status, workable
 from papers.models import Paper
 from papers.tasks import enqueue_stale
@@ -41,10 +43,9 @@ class Command(BaseCommand):
         ids = list(workable().values_list("pk", flat=True))
         written = 0
         with tqdm(total=len(ids), unit="paper", desc="embedding", disable=None) as bar:
-            for start in range(0, len(ids), 256):
-                outcome = embed_ids(ids[start : start + 256])
-                written += outcome.written
-                bar.update(len(ids[start : start + 256]))
+            for chunk in chunks(ids, settings.EMBEDDING_TASK_SIZE):
+                written += embed_ids(chunk).written
+                bar.update(len(chunk))
         self.stdout.write(f"embedded {written} papers")
 
     def print_status(self) -> None:
