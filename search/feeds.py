@@ -30,8 +30,7 @@ class SearchFeed(Feed):
         return f"Papers matching “{state.q}”" if state.q else "Newest papers"
 
     def link(self, state: SearchState) -> str:
-        query = state.with_changes(sort="").to_query()
-        return f"/?{query}" if query else "/"
+        return state.with_changes(sort="").url
 
     def subtitle(self, state: SearchState) -> str:
         return "The newest papers for this search, from the paper search app."

@@ -110,6 +110,12 @@ class SearchState:
     def to_query(self) -> str:
         return urlencode(self.to_pairs())
 
+    @property
+    def url(self) -> str:
+        """The permalink of this search on the search page."""
+        query = self.to_query()
+        return f"/?{query}" if query else "/"
+
     def to_dict(self) -> dict:
         """The canonical state as JSON-friendly values (the API echoes it)."""
         return {

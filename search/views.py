@@ -17,7 +17,7 @@ from search.state import MODES, SORTS, SearchState
 
 def search_page(request: HttpRequest) -> HttpResponse:
     state = SearchState.from_query(request.GET)
-    canonical = f"/?{state.to_query()}" if state.to_query() else "/"
+    canonical = state.url
     if not request.htmx and not state.errors and request.get_full_path() != canonical:
         return redirect(canonical)  # the address bar always shows the permalink
     results = search(state)

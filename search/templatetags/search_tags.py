@@ -20,11 +20,9 @@ def marked(text: str | None) -> SafeString:
 @register.simple_tag
 def search_url(state: SearchState, **changes) -> str:
     """The canonical URL of this search with some parameters changed (page resets to 1)."""
-    query = state.with_changes(**changes).to_query()
-    return f"/?{query}" if query else "/"
+    return state.with_changes(**changes).url
 
 
 @register.simple_tag
 def org_toggle_url(state: SearchState, slug: str) -> str:
-    query = state.toggling_org(slug).to_query()
-    return f"/?{query}" if query else "/"
+    return state.toggling_org(slug).url
