@@ -145,7 +145,7 @@ class SearchSQL:
             SELECT p.id, p.search_vector FROM {PAPER} p, tsq
             WHERE p.search_vector @@ tsq.q AND {self._filters()}
         ),
-        bm25 AS (
+        bm25_all AS (
             SELECT m.id, sum(
                 i.idf * tf.tf * (%(k1)s + 1)
                 / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * length(m.search_vector) / s.avgdl))
@@ -159,12 +159,12 @@ class SearchSQL:
                 FROM unnest(u.weights) w
             ) tf
             GROUP BY m.id
+        ),
+        bm25 AS (
             -- Plain words match with OR; a paper must still cover enough of the query's weight
             -- (a paper holding each word once scores about the sum of their idf).
-            HAVING sum(
-                i.idf * tf.tf * (%(k1)s + 1)
-                / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * length(m.search_vector) / s.avgdl))
-            ) >= %(min_coverage)s * (SELECT sum(idf) FROM idf)
+            SELECT id, score FROM bm25_all
+            WHERE score >= %(min_coverage)s * (SELECT sum(idf) FROM idf)
         ),
         typo AS (
             SELECT p.id, word_similarity(%(raw)s, p.title) AS score FROM {PAPER} p
