@@ -40,6 +40,9 @@ class SearchState:
     sort: str = ""  # "" = the default for whether there is a query
     page: int = 1
     errors: dict[str, str] = field(default_factory=dict, compare=False)
+    # What the user typed in a date field that was refused: the form shows it again beside its
+    # error instead of clearing the field (the search itself runs without it).
+    rejected: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_query(cls, params: QueryDict | dict) -> SearchState:
@@ -64,7 +67,8 @@ class SearchState:
             state = replace(state, date_to="")
         if state.sort == state.default_sort:
             state = replace(state, sort="")
-        return replace(state, errors=errors)
+        rejected = {name: _one(params, name).strip() for name in ("from", "to") if name in errors}
+        return replace(state, errors=errors, rejected=rejected)
 
     # --- derived values -------------------------------------------------------------------
     @property
@@ -132,7 +136,7 @@ class SearchState:
         """A new state; any change other than the page goes back to page 1."""
         if "page" not in changes:
             changes["page"] = 1
-        return replace(self, errors={}, **changes)
+        return replace(self, errors={}, rejected={}, **changes)
 
     def toggling_org(self, slug: str) -> SearchState:
         orgs = set(self.orgs) ^ {slug}

@@ -280,6 +280,14 @@ def test_to_before_from_keeps_from_and_drops_to():
     state = parse("from=2024-06&to=2024-05-31&q=kv")
     assert state.errors == {"to": "The end date is before the start date."}
     assert (state.date_from, state.date_to, state.q) == ("2024-06", "", "kv")
+    assert state.rejected == {"to": "2024-05-31"}
+
+
+def test_a_refused_date_is_kept_as_typed_for_the_form_but_not_in_the_permalink():
+    state = parse("from=%202024-13%20&to=2025&q=kv")
+    assert state.rejected == {"from": "2024-13"}
+    assert state.url == "/?q=kv&to=2025"
+    assert state.with_changes(q="kv cache").rejected == {}
 
 
 def test_a_too_long_query_is_cut_to_the_limit():

@@ -198,6 +198,17 @@ def test_an_invalid_parameter_is_a_400_with_its_message(
     assert response.context["state"].errors.keys() == {field}
 
 
+@pytest.mark.parametrize("query", ["from=2024-13", "from=2024-06&to=2024-05"])
+def test_a_refused_date_stays_in_its_field_marked_invalid(client, acme_catalogue, query):
+    """Clearing the field would hide what was wrong; the search runs without the refused value."""
+    response = client.get(f"/?q=kv&{query}", headers=HTMX)
+    html = response.content.decode()
+    field, value = query.split("&")[-1].split("=")
+    assert f'name="{field}" value="{value}"' in html
+    assert f'aria-invalid="true" aria-describedby="{field}-error"' in html
+    assert response["HX-Push-Url"] == ("/?q=kv" if field == "from" else "/?q=kv&from=2024-06")
+
+
 def test_the_rest_of_an_invalid_page_still_works(client, acme_catalogue):
     response = client.get("/?q=DistAttention&mode=keyword&from=2024-13&sort=nope")
     assert response.status_code == 400

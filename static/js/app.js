@@ -8,6 +8,26 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   }
 });
 
+// Swapping out a focused field whose value just changed makes Chromium fire "change" on it as it
+// leaves, which would search a second time with the new, re-rendered fields. The swap runs
+// synchronously after htmx:beforeSwap, so changes fired before the next task are that echo.
+let swapping = false;
+document.addEventListener("htmx:beforeSwap", () => {
+  swapping = true;
+  setTimeout(() => {
+    swapping = false;
+  });
+});
+document.addEventListener(
+  "change",
+  (event) => {
+    if (swapping) {
+      event.stopPropagation();
+    }
+  },
+  true,
+);
+
 // A history snapshot holds the search box as the page was first rendered, not as it was for the
 // restored address: put that address's query back in it.
 document.addEventListener("htmx:historyRestore", () => {

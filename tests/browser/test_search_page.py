@@ -248,10 +248,14 @@ def test_an_invalid_date_is_explained_inline_and_results_still_render(site, page
     date_from.dispatch_event("change")
 
     error = page.locator("#from").locator("xpath=ancestor::fieldset").locator(".error")
-    expect(error).to_have_text("Use a date like 2025, 2025-03 or 2025-03-14.")
+    expect(error).to_have_text("From: Use a date like 2025, 2025-03 or 2025-03-14.")
     expect(page.locator(".error-box")).to_contain_text("from")
     settled(page)
-    assert titles(page) == before  # the invalid field is dropped, the rest of the search stands
+    # What was typed stays in the field, marked; the rest of the search stands.
+    expect(date_from).to_have_value("2024-13")
+    expect(date_from).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".error-box")).to_contain_text("from")
+    assert titles(page) == before
     expect(page.locator("#q")).to_have_value("federated learning")
 
     # The same from a typed-in address: status 400, the message, and the results.
@@ -259,6 +263,23 @@ def test_an_invalid_date_is_explained_inline_and_results_still_render(site, page
     assert response.status == 400
     expect(error).to_be_visible()
     assert titles(page) == before
+
+
+def test_each_filter_change_searches_once(site, page):
+    """Swapping out the focused field must not fire a second, echo search with the new fields."""
+    page.goto(site + "/?q=federated+learning")
+    searches = []
+    page.on("request", lambda r: r.headers.get("hx-request") and searches.append(r.url))
+    for value in ("2024", "2024-13"):
+        page.locator("#from").fill(value)
+        page.locator("#from").dispatch_event("change")
+        expect(page.locator("#from")).to_have_value(value)
+        settled(page)
+    page.locator("#sort").select_option("newest")
+    page.wait_for_url(has_params(sort="newest"))
+    settled(page)
+    dates = [parse_qs(urlsplit(url).query).get("from") for url in searches]
+    assert dates == [["2024"], ["2024-13"], ["2024-13"]], searches
 
 
 def test_back_from_a_paper_page_shows_the_whole_search_page(site, page):
