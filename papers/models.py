@@ -11,6 +11,13 @@ from django.utils.text import slugify
 from pgvector.django import HnswIndex, VectorField
 
 
+def search_document() -> SearchVector:
+    """What full-text search indexes: the title (weight A) and the abstract (B), in English."""
+    return SearchVector("title", weight="A", config="english") + SearchVector(
+        "abstract", weight="B", config="english"
+    )
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -70,9 +77,13 @@ class Paper(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     search_vector = models.GeneratedField(
-        expression=SearchVector("title", weight="A", config="english")
-        + SearchVector("abstract", weight="B", config="english"),
-        output_field=SearchVectorField(),
+        expression=search_document(), output_field=SearchVectorField(), db_persist=True
+    )
+    # Its number of distinct lexemes, BM25's document length. A generated column cannot read
+    # another, hence the expression again; stored, the average over the catalogue is cheap.
+    search_length = models.GeneratedField(
+        expression=Func(search_document(), function="length", output_field=models.IntegerField()),
+        output_field=models.IntegerField(),
         db_persist=True,
     )
     # The hash of the exact text the Embedder encodes (papers.embeddings.paper_text); computed by
@@ -129,3 +140,22 @@ class Paper(models.Model):
         if self.embedding_attempts >= settings.EMBEDDING_MAX_ATTEMPTS:
             return "failed"
         return "stale" if self.embedding is not None else "pending"
+
+
+class PaperTerm(models.Model):
+    """One lexeme of a paper's search_vector and how often it occurs: BM25's postings.
+
+    Written by database triggers whenever a paper is inserted or its title or abstract changes
+    (migration 0003), so every write path keeps it current: the loader, the admin, plain SQL.
+    Keyword search reads the rows of the query's terms instead of unnesting the whole tsvector
+    of every matching paper (bench/search_latency.py).
+    """
+
+    pk = models.CompositePrimaryKey("lexeme", "paper_id")
+    lexeme = models.TextField()
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="terms")
+    title_tf = models.PositiveSmallIntegerField()  # occurrences in the title (weight A)
+    body_tf = models.PositiveSmallIntegerField()  # occurrences in the abstract
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} in paper {self.paper_id}"

@@ -1,9 +1,11 @@
 """The SQL behind search.engine: candidate lists, fusion, filters, page and facets.
 
-Keyword ranking is BM25 computed from the stored tsvector: term frequency from each lexeme's
-positions (a title occurrence, weight A, counts SEARCH_TITLE_WEIGHT times), document frequency
-from the GIN index, length normalization by the number of lexemes. PostgreSQL's ts_rank has no
-IDF, which is why BM25 ranks much better on judged queries (docs/RELEVANCE.md).
+Keyword ranking is BM25 over the postings the database keeps beside each paper's tsvector
+(papers.PaperTerm): term frequency from a lexeme's positions (a title occurrence, weight A, counts
+SEARCH_TITLE_WEIGHT times), document frequency from the postings' key, length normalization by
+the number of lexemes. Which papers match is still the tsquery against the GIN index.
+PostgreSQL's ts_rank has no IDF, which is why BM25 ranks much better on judged queries
+(docs/RELEVANCE.md).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from datetime import date
 
 from django.conf import settings
 
-from papers.models import Organization, Paper
+from papers.models import Organization, Paper, PaperTerm
 from search.query_text import TextQuery
 
 PAPER = Paper._meta.db_table
 ORG = Organization._meta.db_table
+TERM = PaperTerm._meta.db_table
 HIGHLIGHT_START, HIGHLIGHT_STOP = "\x02", "\x03"  # swapped for <mark> after HTML escaping
 SNIPPET_OPTIONS = (
     f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxFragments=2, MaxWords=40, "
@@ -130,34 +133,34 @@ class SearchSQL:
             SELECT DISTINCT t.lexeme FROM unnest(to_tsvector('english', %(rank_text)s)) t
         ),
         stats AS (
-            SELECT count(*)::float AS n, greatest(avg(length(search_vector)), 1) AS avgdl
-            FROM {PAPER}
+            SELECT count(*)::float AS n, greatest(avg(search_length), 1) AS avgdl FROM {PAPER}
         ),
         idf AS (
-            SELECT t.lexeme, ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS idf, d.df
+            SELECT t.lexeme, ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS idf
             FROM terms t CROSS JOIN stats s
             CROSS JOIN LATERAL (
-                SELECT count(*) AS df FROM {PAPER} x
-                WHERE x.search_vector @@ ({_lexeme_query("t.lexeme")})
+                SELECT count(*) AS df FROM {TERM} x WHERE x.lexeme = t.lexeme
             ) d
         ),
         matches AS (
-            SELECT p.id, p.search_vector FROM {PAPER} p, tsq
+            SELECT p.id, p.search_length FROM {PAPER} p, tsq
             WHERE p.search_vector @@ tsq.q AND {self._filters()}
+        ),
+        postings AS MATERIALIZED (
+            -- Read by term through the (lexeme, paper) key, before meeting the matches: a
+            -- common word's rows are fewer than the lexemes of every paper that has it.
+            SELECT x.paper_id, x.title_tf * %(title_weight)s + x.body_tf AS tf, i.idf
+            FROM {TERM} x JOIN idf i ON i.lexeme = x.lexeme
+            WHERE x.lexeme = ANY(ARRAY(SELECT lexeme FROM terms))
         ),
         bm25_all AS (
             SELECT m.id, sum(
-                i.idf * tf.tf * (%(k1)s + 1)
-                / (tf.tf + %(k1)s * (1 - %(b)s + %(b)s * length(m.search_vector) / s.avgdl))
+                x.idf * x.tf * (%(k1)s + 1)
+                / (x.tf + %(k1)s * (1 - %(b)s + %(b)s * m.search_length / s.avgdl))
             ) AS score
             FROM matches m
-            CROSS JOIN LATERAL unnest(m.search_vector) u
-            JOIN idf i ON i.lexeme = u.lexeme
+            JOIN postings x ON x.paper_id = m.id
             CROSS JOIN stats s
-            CROSS JOIN LATERAL (
-                SELECT sum(CASE w WHEN 'A' THEN %(title_weight)s ELSE 1 END) AS tf
-                FROM unnest(u.weights) w
-            ) tf
             GROUP BY m.id
         ),
         bm25 AS (
@@ -272,8 +275,3 @@ def _embedded(alias: str) -> str:
         f"{alias}.embedding IS NOT NULL AND {alias}.embedding_model = %(model)s"
         f" AND {alias}.embedding_hash = {alias}.content_hash"
     )
-
-
-def _lexeme_query(lexeme: str) -> str:
-    """A tsquery for one already-stemmed lexeme (quoted, so it is not parsed or stemmed again)."""
-    return f"('''' || replace({lexeme}, '''', '''''') || '''')::tsquery"
