@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from papers.models import Organization, Paper
+from tests.catalogue import INFINITE, paper
 
 CHANGELIST = "admin:papers_paper_changelist"
 
@@ -97,3 +98,14 @@ def test_the_organization_list_counts_papers(admin_client, demo_catalogue):
     assert response.context["cl"].result_count == 1
     (row,) = response.context["cl"].result_list
     assert (row.name, row.paper_count) == ("Peking University", 1)
+
+
+def test_deleting_a_paper_asks_about_the_paper_not_its_index_rows(admin_client, demo_catalogue):
+    infinite = paper(INFINITE)
+    url = f"/admin/papers/paper/{infinite.pk}/delete/"
+    page = admin_client.get(url).content.decode()
+    assert "Paper term" not in page  # the postings are an index, not content
+    assert infinite.title in page
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Paper.objects.filter(pk=infinite.pk).exists()
