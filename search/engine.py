@@ -48,6 +48,7 @@ class Results:
     facet_scope: str = "all matches"  # or "top candidates" for the vector side
     not_indexed: int = 0  # papers not yet searchable by meaning
     typo_fallback: bool = False  # some keyword matches came from title similarity
+    meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
 
     @property
     def page_size(self) -> int:
@@ -80,6 +81,9 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
             _add_facets(results, cursor.fetchall(), state)
             results.facet_scope = "all matches" if sql.exhaustive else "top candidates"
     results.typo_fallback = any(h.fuzzy for h in hits)
+    results.meaning_fallback = (
+        sql.semantic_within_matches and bool(hits) and all(h.keyword_rank is None for h in hits)
+    )
     return results
 
 
@@ -105,6 +109,7 @@ def build_sql(state: SearchState) -> SearchSQL:
 
         vector = get_embedder().encode_query(state.q)
     page_size = settings.SEARCH_PAGE_SIZE
+    strict = text is not None and text.strict
     return SearchSQL(
         text=text if state.mode in ("hybrid", "keyword") else None,
         vector=vector,
@@ -116,6 +121,8 @@ def build_sql(state: SearchState) -> SearchSQL:
         offset=(state.page - 1) * page_size,
         depth=max(settings.SEARCH_CANDIDATE_DEPTH, state.page * page_size),
         raw_query=state.q,
+        semantic_within_matches=strict and state.mode == "hybrid",
+        semantic_exclude=text.exclude if strict else "",
     )
 
 

@@ -61,6 +61,10 @@ class SearchSQL:
     offset: int
     depth: int
     raw_query: str = ""
+    # Typed syntax binds the search by meaning too. Hybrid: only papers matching the typed
+    # query, unless none does (then meaning alone, as for a typo). Excluded words: always out.
+    semantic_within_matches: bool = False
+    semantic_exclude: str = ""
 
     @property
     def exhaustive(self) -> bool:
@@ -124,6 +128,16 @@ class SearchSQL:
             clauses.append(f"{alias}.published >= %(start)s")
         if self.end:
             clauses.append(f"{alias}.published <= %(end)s")
+        return " AND ".join(clauses)
+
+    def _syntax_filter(self) -> str:
+        clauses = ["TRUE"]
+        if self.semantic_within_matches:
+            clauses.append(
+                "(NOT EXISTS (SELECT 1 FROM matches) OR p.id IN (SELECT id FROM matches))"
+            )
+        if self.semantic_exclude:
+            clauses.append("NOT p.search_vector @@ websearch_to_tsquery('english', %(exclude)s)")
         return " AND ".join(clauses)
 
     def _keyword_ctes(self) -> str:
@@ -191,7 +205,7 @@ class SearchSQL:
         return f"""
         nearest AS MATERIALIZED (
             SELECT p.id, p.embedding <=> %(vector)s::vector AS distance FROM {PAPER} p
-            WHERE {_embedded("p")} AND {self._filters()}
+            WHERE {_embedded("p")} AND {self._filters()} AND {self._syntax_filter()}
             ORDER BY p.embedding <=> %(vector)s::vector
             LIMIT %(depth)s
         ),
@@ -259,6 +273,7 @@ class SearchSQL:
                 "snippet_options": SNIPPET_OPTIONS,
             }
         if self.vector:
+            params["exclude"] = self.semantic_exclude
             params["vector"] = "[" + ",".join(f"{x:.7g}" for x in self.vector) + "]"
             # A ranked list may run on into weaker matches; a list sorted by date or upvotes must
             # hold only papers that really match, or it is just the catalogue, sorted.

@@ -161,6 +161,29 @@ def test_a_quoted_phrase_with_an_exclusion_drops_the_excluded_papers(catalogue):
     assert without.total == with_surveys.total - 1
 
 
+def test_typed_syntax_binds_the_search_by_meaning_too(catalogue):
+    """Hybrid ranks only the papers that match what was typed; no mode shows an excluded word."""
+    hybrid = run("q=%22KV+cache%22+-survey")
+    assert set(ids(hybrid)) == keyword_matches('"KV cache" -survey')
+    assert all(hit.keyword_rank is not None for hit in hybrid.hits)
+    assert not hybrid.meaning_fallback
+
+    meaning = run("q=%22KV+cache%22+-survey&mode=semantic")
+    surveys = keyword_matches("survey")
+    assert surveys and meaning.hits
+    page_2 = run("q=%22KV+cache%22+-survey&mode=semantic&page=2")
+    assert not surveys & (set(ids(meaning)) | set(ids(page_2)))
+    assert meaning.total == Paper.objects.filter(embedded_q()).count() - len(surveys)
+
+
+def test_when_nothing_matches_the_typed_syntax_hybrid_falls_back_to_meaning(catalogue):
+    results = run("q=%22serverless+quokka+aggregation%22+-survey")
+    assert not keyword_matches('"serverless quokka aggregation"')
+    assert results.meaning_fallback
+    assert position(results, LIFL) is not None and position(results, LIFL) <= 3
+    assert not keyword_matches("survey") & set(ids(results))
+
+
 def _papers(results) -> list[Paper]:
     return [hit.paper for hit in results.hits]
 

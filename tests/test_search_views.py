@@ -117,6 +117,12 @@ def test_the_page_links_its_feed_and_its_json(client, acme_catalogue):
     assert 'href="/api/search?q=kv&amp;mode=keyword&amp;page=2"' in html
 
 
+def test_a_phrase_nothing_contains_says_it_shows_the_closest_in_meaning(client, acme_catalogue):
+    html = client.get("/?q=%22quokka+serving%22").content.decode()
+    assert "No paper matches “&quot;quokka serving&quot;” exactly; showing the closest" in html
+    assert "showing the closest" not in client.get("/?q=%22KV+cache%22").content.decode()
+
+
 def test_a_typo_says_it_shows_similar_titles(client, acme_catalogue):
     html = client.get("/?q=DistAtention&mode=keyword").content.decode()
     assert "No exact matches for “DistAtention”; showing titles that look similar." in html
