@@ -133,3 +133,7 @@ SEARCH_KEYWORD_MIN_COVERAGE = env_float("SEARCH_KEYWORD_MIN_COVERAGE", 0.2)
 # Past the nearest SEARCH_SEMANTIC_MIN_RESULTS, a semantic candidate needs this cosine similarity.
 SEARCH_SEMANTIC_MIN_SIMILARITY = env_float("SEARCH_SEMANTIC_MIN_SIMILARITY", 0.3)
 SEARCH_SEMANTIC_MIN_RESULTS = env_int("SEARCH_SEMANTIC_MIN_RESULTS", 10, minimum=0)
+# When even the nearest paper is less similar than this, the query is noise and nothing matches
+# by meaning: with all-MiniLM-L6-v2, gibberish and off-topic queries stay under it ("asdf" 0.19,
+# "banana bread recipe" 0.03 on the demo papers); every SciFact claim's nearest is above it.
+SEARCH_SEMANTIC_NOISE_FLOOR = env_float("SEARCH_SEMANTIC_NOISE_FLOOR", 0.2)

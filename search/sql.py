@@ -130,6 +130,15 @@ class SearchSQL:
             clauses.append(f"{alias}.published <= %(end)s")
         return " AND ".join(clauses)
 
+    def _not_noise(self) -> str:
+        """Gibberish or an off-topic query matches nothing by meaning: when no word matched and
+        even the nearest paper is under the noise floor. A word that matched (an invented name,
+        'DistAttention') keeps the list by meaning, to fill the page after the exact hits."""
+        nearest_is_close = "(SELECT min(distance) FROM nearest) <= 1 - %(noise_floor)s"
+        if self.text:
+            return f"(EXISTS (SELECT 1 FROM matches) OR {nearest_is_close})"
+        return nearest_is_close
+
     def _syntax_filter(self) -> str:
         clauses = ["TRUE"]
         if self.semantic_within_matches:
@@ -215,7 +224,8 @@ class SearchSQL:
                 SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank
                 FROM nearest
             ) ranked
-            WHERE rank <= %(min_semantic)s OR distance <= 1 - %(min_similarity)s
+            WHERE {self._not_noise()}
+              AND (rank <= %(min_semantic)s OR distance <= 1 - %(min_similarity)s)
         )"""
 
     def _fusion(self) -> str:
@@ -281,6 +291,7 @@ class SearchSQL:
                 -1.0 if self.sort == "relevance" else settings.SEARCH_SEMANTIC_MIN_SIMILARITY
             )
             params["min_semantic"] = settings.SEARCH_SEMANTIC_MIN_RESULTS
+            params["noise_floor"] = settings.SEARCH_SEMANTIC_NOISE_FLOOR
         return params
 
 

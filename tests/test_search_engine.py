@@ -677,9 +677,25 @@ def test_hybrid_still_finds_a_stale_paper_by_its_words(stale_paper):
 
 
 def test_a_search_by_meaning_leaves_out_a_stale_paper(stale_paper):
-    results = run("q=DistAttention&mode=semantic")
+    results = run("q=distributed+attention+over+a+data+center&mode=semantic")
     assert results.total == 56
     assert stale_paper.pk not in ids(results)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_gibberish_matches_nothing_by_meaning(catalogue, mode):
+    """The nearest paper to a nonsense query is still some paper; it must not count as a match
+    (unless a word of the query matched: then the list by meaning fills the page after it)."""
+    assert run(f"q=zzzqqq+xyzzy&mode={mode}").total == 0
+    assert run(f"q=weather+forecast&mode={mode}").total == 0
+    assert run(f"q=KV+cache+zzqx&mode={mode}").total > 20  # a real query with a stray word
+
+
+def test_an_invented_name_that_matches_still_fills_the_page_by_meaning(catalogue):
+    results = run("q=DistAttention")
+    assert titles(results)[0].startswith(INFINITE)
+    assert len(results.hits) == 20
+    assert run("q=DistAttention&mode=semantic").total == 0  # by meaning alone, it is noise
 
 
 def test_a_stale_paper_is_still_listed_without_a_query(stale_paper):
