@@ -33,6 +33,8 @@ def interrupt(signum, frame) -> None:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Started in the background by a script, a process inherits SIGINT ignored: take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGHUP, interrupt)
     run("migrate", "--no-input")
@@ -55,9 +57,11 @@ def main() -> None:
 
 
 def stop(children: list[subprocess.Popen]) -> None:
+    # SIGTERM, not SIGINT: a child may have inherited SIGINT ignored. The worker finishes its
+    # batch on either; the web server just exits.
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.terminate()
     for child in children:
         try:
             child.wait(timeout=15)
