@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from papers.models import Paper
-from search.engine import Hit, search
+from search.engine import Hit, Results, search
 from search.similar import similar_papers
 from search.state import SearchState
 
@@ -22,6 +22,7 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "page": state.page,
             "pages": results.pages,
             "not_indexed": results.not_indexed,
+            "fallback": _fallback(results),
             "results": [_hit_json(request, hit) for hit in results.hits],
             "facets": {
                 "scope": results.facet_scope,
@@ -63,3 +64,12 @@ def _hit_json(request: HttpRequest, hit: Hit) -> dict:
         "keyword_rank": hit.keyword_rank,
         "semantic_rank": hit.semantic_rank,
     }
+
+
+def _fallback(results: Results) -> str | None:
+    """Why these results are not exact matches, as the page's notice says it."""
+    if results.meaning_fallback:
+        return "meaning"  # nothing matched the typed syntax: the closest in meaning
+    if results.typo_fallback:
+        return "similar_titles"  # no word matched: titles that look like the query (a typo)
+    return None

@@ -11,7 +11,7 @@ from tests.catalogue import INFINITE, paper
 
 LIFL = "LIFL: A Lightweight"
 
-TOP_LEVEL = {"query", "total", "page", "pages", "not_indexed", "results", "facets"}
+TOP_LEVEL = {"query", "total", "page", "pages", "not_indexed", "fallback", "results", "facets"}
 PAPER_FIELDS = {
     "id",
     "title",
@@ -281,3 +281,15 @@ def test_an_unknown_paper_is_a_404(client, acme_catalogue, pk):
 
 def test_a_paper_id_must_be_a_number(client, acme_catalogue):
     assert client.get("/api/papers/abc").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "fallback"),
+    [
+        ("q=DistAttention", None),
+        ("q=DistAtention&mode=keyword", "similar_titles"),
+        ("q=%22quokka+serving+engines%22+-survey", "meaning"),
+    ],
+)
+def test_it_says_when_results_are_not_exact_matches(client, demo_catalogue, query, fallback):
+    assert client.get(f"/api/search?{query}").json()["fallback"] == fallback
