@@ -80,7 +80,8 @@ def main() -> None:
         drop_database(database)
 
     print(f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
-    print(f"commit {commit()} · {platform.machine()} · {os.cpu_count()} CPUs · best of {args.rounds}")
+    machine = f"{platform.machine()} · {os.cpu_count()} CPUs"
+    print(f"commit {commit()} · {machine} · best of {args.rounds}")
     best_parse = min(parse_times)
     print(
         f"\nparse the demo listing ({len(parsed)} papers, {listing.stat().st_size:,} bytes): "
