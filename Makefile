@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format bench stop
+.PHONY: run test install lint format stop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
