@@ -13,12 +13,11 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchkit import ROOT, header, setup_django
+
 CORPUS = ROOT.parent / "shared" / "eval" / "scifact" / "corpus.jsonl"
 WARMUP = 16
 
@@ -28,11 +27,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="how many documents (default 2000)")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    setup_django()
 
     import torch
     from django.conf import settings
@@ -57,7 +52,7 @@ def main() -> None:
         ("plain: SentenceTransformer(path).encode(texts)", timed(lambda: plain.encode(texts))),
     ]
 
-    print(f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
+    print(header())
     print(f"texts:   {len(texts)} from {source}, {sum(map(len, texts)) / len(texts):.0f} chars avg")
     print(
         f"model:   {settings.EMBEDDING_MODEL}; torch {torch.__version__}, "

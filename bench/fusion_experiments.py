@@ -13,17 +13,11 @@ Needs the evaluation database that `manage.py evaluate DIR` builds (and keeps) f
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from benchkit import ROOT, header, setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 import pytrec_eval  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -151,7 +145,7 @@ def main() -> None:
         ndcg = sum(s["ndcg_cut_10"] for s in scores) / len(dataset.qrels)
         recall = sum(s["recall_100"] for s in scores) / len(dataset.qrels)
         print(f"{label:58} {ndcg:8.3f} {recall:7.3f}")
-    print(f"\ncommand: {' '.join(sys.argv)}")
+    print(f"\n{header()}")
 
 
 if __name__ == "__main__":

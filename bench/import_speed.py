@@ -17,15 +17,10 @@ Rounds alternate the two "new" variants so that both see the same machine load.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import shlex
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchkit import ROOT, header, setup_django
+
 CORPUS = ROOT.parent / "shared" / "eval" / "scifact"
 DATABASE_SUFFIX = "_bench_import"
 TRIGGERS = ("papers_paper_terms_insert", "papers_paper_terms_update")
@@ -37,11 +32,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="repetitions (default 2)")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    setup_django()
 
     from django.conf import settings
     from django.core.management import call_command
@@ -79,9 +70,7 @@ def main() -> None:
     finally:
         drop_database(database)
 
-    print(f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
-    machine = f"{platform.machine()} · {os.cpu_count()} CPUs"
-    print(f"commit {commit()} · {machine} · best of {args.rounds}")
+    print(f"{header()} · best of {args.rounds}")
     best_parse = min(parse_times)
     print(
         f"\nparse the demo listing ({len(parsed)} papers, {listing.stat().st_size:,} bytes): "
@@ -131,11 +120,6 @@ def set_postings_triggers(*, enabled: bool) -> None:
     with connection.cursor() as cursor:
         for trigger in TRIGGERS:
             cursor.execute(f"ALTER TABLE papers_paper {action} TRIGGER {trigger}")
-
-
-def commit() -> str:
-    command = ["git", "-C", str(ROOT), "describe", "--always", "--dirty"]
-    return subprocess.run(command, capture_output=True, text=True).stdout.strip()
 
 
 if __name__ == "__main__":

@@ -13,16 +13,12 @@ query. One untimed query per mode warms the caches first, as a running server ha
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import shlex
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchkit import ROOT, header, setup_django
+
 DATASET = ROOT.parent / "shared" / "eval" / "scifact"
 
 
@@ -36,11 +32,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    setup_django()
 
     from django.conf import settings
 
@@ -61,13 +53,7 @@ def main() -> None:
     if not database_exists(database):
         sys.exit(f"no database {database}: run `manage.py evaluate {DATASET}` once to build it")
 
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    print(f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
-    print(f"commit {commit} · {platform.processor() or platform.machine()} · {os.cpu_count()} CPUs")
+    print(header())
     print(f"database {database} · {len(queries)} queries · search() = ranked page + facets\n")
     print(f"{'mode':<10}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'max ms':>9}")
     with using_database(database):
