@@ -234,6 +234,10 @@ def test_results_fit_a_phone_screen(site, page, new_context):
     box = phone.locator(HITS).first.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375 + 1
     phone.screenshot(path=str(SHOTS / "results-phone.png"), full_page=True)
+    # The filters follow the results on a phone; a link at the top leads to them.
+    expect(page.locator(".to-filters")).to_be_hidden()
+    phone.locator(".to-filters a").click()
+    expect(phone.locator("#filters")).to_be_in_viewport()
 
     phone.goto(site + "/")  # the newest-papers page, with every organization filter
     expect(phone.locator(HITS).first).to_be_visible()
