@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from django.conf import settings
 from django.db import connection
 
-from papers.models import Organization, Paper, embedded_q
+from papers.models import Organization, Paper
 from search.query_text import parse_text_query
 from search.sql import SearchSQL
 from search.state import SearchState
@@ -67,18 +67,30 @@ class Results:
         return self.state.page < self.pages
 
 
+# Columns of a page row (SearchSQL.page) after the hit's own: the number of candidates, then
+# the facets and the count of papers without a current vector (NULL unless asked for).
+TOTAL, FACETS = 17, 18
+
+
 def search(state: SearchState, *, with_facets: bool = True) -> Results:
     sql = build_sql(state)
+    # Facets count the candidates without the organization filter (so others can be added):
+    # when no organization is selected, those are the page's own, counted in the same query.
+    facet_sql = build_sql(state.with_changes(orgs=(), page=1)) if with_facets else None
+    inline = facet_sql is not None and replace(facet_sql, limit=sql.limit, offset=sql.offset) == sql
     with connection.cursor() as cursor:
-        cursor.execute(*sql.page())
+        cursor.execute(*sql.page(with_facets=inline))
         rows = cursor.fetchall()
         hits = [_hit(row) for row in rows]
-        total = rows[0][-1] if rows else _count_when_past_the_end(cursor, sql, state)
+        total = rows[0][TOTAL] if rows else _count_when_past_the_end(cursor, sql, state)
         results = Results(state=state, hits=hits, total=total)
-        if with_facets:
-            facet_sql = build_sql(state.with_changes(orgs=(), page=1))
-            cursor.execute(*facet_sql.facets())
-            _add_facets(results, cursor.fetchall(), state)
+        if facet_sql is not None:
+            if inline and rows:
+                counts, not_indexed = rows[0][FACETS:]
+            else:
+                cursor.execute(*facet_sql.facets())
+                counts, not_indexed = cursor.fetchone()
+            _add_facets(results, counts, not_indexed, state)
             results.facet_scope = "all matches" if sql.exhaustive else "top candidates"
     results.typo_fallback = any(h.fuzzy for h in hits)
     results.meaning_fallback = (
@@ -137,8 +149,8 @@ def _hit(row) -> Hit:
     (
         pk, title, abstract, published, upvotes, authors_count, source, source_id,
         org_id, org_slug, org_name, score, keyword_rank, semantic_rank, fuzzy,
-        title_html, snippet_html, _total,
-    ) = row  # fmt: skip
+        title_html, snippet_html,
+    ) = row[:TOTAL]  # fmt: skip
     paper = Paper(
         pk=pk, title=title, abstract=abstract, published=published, upvotes=upvotes,
         authors_count=authors_count, source=source, source_id=source_id,
@@ -151,9 +163,9 @@ def _hit(row) -> Hit:
     return Hit(paper, score, keyword_rank, semantic_rank, fuzzy, title_html, snippet_html)
 
 
-def _add_facets(results: Results, rows, state: SearchState) -> None:
+def _add_facets(results: Results, counts: list, not_indexed: int, state: SearchState) -> None:
     results.facets = [
-        OrgFacet(slug, name, count, slug in state.orgs) for slug, name, count, _ in rows if slug
+        OrgFacet(slug, name, count, slug in state.orgs) for slug, name, count in counts if slug
     ]
     # Selected organizations stay visible (with 0) so they can be switched off again.
     shown = {f.slug for f in results.facets}
@@ -161,9 +173,4 @@ def _add_facets(results: Results, rows, state: SearchState) -> None:
     if missing:
         names = dict(Organization.objects.filter(slug__in=missing).values_list("slug", "name"))
         results.facets += [OrgFacet(s, names.get(s, s), 0, True) for s in missing]
-    results.not_indexed = rows[0][3] if rows else _not_indexed()
-
-
-def _not_indexed() -> int:
-    """Without facet rows (no candidates at all), count the papers lacking a current vector."""
-    return Paper.objects.exclude(embedded_q()).count()
+    results.not_indexed = not_indexed

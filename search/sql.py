@@ -72,8 +72,11 @@ class SearchSQL:
         return self.vector is None
 
     # --- statements -------------------------------------------------------------------------
-    def page(self) -> tuple[str, dict]:
-        """One ranked page; every row also carries the total number of candidates."""
+    def page(self, *, with_facets: bool = False) -> tuple[str, dict]:
+        """One ranked page; every row also carries the total number of candidates and, when
+        asked, the facets of this very candidate set (saving the facet query's second pass over
+        the candidate lists: the search page without an organization selected)."""
+        facets = f"({_FACETS_JSON}), ({_NOT_INDEXED})" if with_facets else "NULL, NULL"
         sql = f"""
         {self._with()}
         , page AS (
@@ -85,7 +88,7 @@ class SearchSQL:
         )
         SELECT p.id, p.title, p.abstract, p.published, p.upvotes, p.authors_count, p.source,
                p.source_id, o.id, o.slug, o.name, pg.score, pg.keyword_rank, pg.semantic_rank,
-               pg.fuzzy, {self._headlines()}, pg.total
+               pg.fuzzy, {self._headlines()}, pg.total, {facets}
         FROM page pg JOIN {PAPER} p ON p.id = pg.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
         ORDER BY {SORT_ORDER[self.sort].replace("f.score", "pg.score")}
@@ -96,16 +99,9 @@ class SearchSQL:
         return f"{self._with()} SELECT count(*) FROM fused", self._params()
 
     def facets(self) -> tuple[str, dict]:
-        """Organizations of the candidates, with counts, and how many papers lack a vector."""
-        sql = f"""
-        {self._with()}
-        SELECT o.slug, o.name, count(*) AS n,
-               (SELECT count(*) FROM {PAPER} x WHERE NOT ({_embedded("x")})) AS not_indexed
-        FROM fused f JOIN {PAPER} p ON p.id = f.id
-        LEFT JOIN {ORG} o ON o.id = p.organization_id
-        GROUP BY o.slug, o.name
-        ORDER BY n DESC, o.name
-        """
+        """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
+        most first), and how many papers lack a current vector."""
+        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({_NOT_INDEXED})"
         return sql, self._params()
 
     # --- pieces -----------------------------------------------------------------------------
@@ -301,3 +297,16 @@ def _embedded(alias: str) -> str:
         f"{alias}.embedding IS NOT NULL AND {alias}.embedding_model = %(model)s"
         f" AND {alias}.embedding_hash = {alias}.content_hash"
     )
+
+
+# Organizations of the candidate set (`fused`), most papers first; slug and name are null for
+# the papers without one.
+_FACETS_JSON = f"""
+    SELECT coalesce(json_agg(json_build_array(c.slug, c.name, c.n) ORDER BY c.n DESC, c.name), '[]')
+    FROM (
+        SELECT o.slug, o.name, count(*) AS n
+        FROM fused f JOIN {PAPER} p ON p.id = f.id
+        LEFT JOIN {ORG} o ON o.id = p.organization_id
+        GROUP BY o.slug, o.name
+    ) c"""
+_NOT_INDEXED = f"SELECT count(*) FROM {PAPER} x WHERE NOT ({_embedded('x')})"

@@ -329,6 +329,21 @@ def test_a_search_takes_one_round_trip_for_the_page_and_one_for_facets(catalogue
     assert len(queries) == 2
 
 
+@pytest.mark.parametrize("query", ["", "q=kv+cache", "q=kv+cache&mode=keyword&from=2024"])
+def test_without_an_organization_selected_facets_come_with_the_page(catalogue, query):
+    """The facets' candidate set is then the page's own, so one query brings both; the counts
+    are those the separate facet query gives when an organization is selected."""
+    run(query)  # warm up: the query vector is cached after this
+    with CaptureQueriesContext(connection) as queries:
+        inline = run(query)
+    assert len(queries) == 1
+    counts = {f.slug: f.count for f in inline.facets}
+    assert counts["acme"] > 0 and not any(f.selected for f in inline.facets)
+    separate = run(query + "&org=acme")
+    assert {f.slug: f.count for f in separate.facets} == counts
+    assert inline.not_indexed == separate.not_indexed == 0
+
+
 # --- filters ----------------------------------------------------------------------------------
 
 
