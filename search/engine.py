@@ -1,9 +1,10 @@
 """One search function for the page, the API, the feed, the evaluation and the benchmarks.
 
-`search(state)` runs keyword (BM25 over the generated tsvector), semantic (pgvector HNSW, cosine)
-or hybrid (reciprocal rank fusion of both) retrieval in one SQL round trip for the ranked page,
-plus one for the organization facets. Filters are applied inside each candidate list, before
-fusion, so a filtered search still fills its page.
+`search(state)` runs keyword (BM25 over the postings of the generated tsvector), semantic
+(pgvector HNSW, cosine) or hybrid (a weighted fusion of both, search.sql) retrieval in one SQL
+round trip for the ranked page with its organization facets; a second one counts the facets when
+an organization is selected (they ignore that filter). Filters are applied inside each candidate
+list, before fusion, so a filtered search still fills its page.
 """
 
 from __future__ import annotations
