@@ -4,11 +4,17 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import F, Func, Q, Value
+from django.db.models import ExpressionWrapper, F, Func, Q, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils.text import slugify
 from pgvector.django import HnswIndex, VectorField
+
+
+def content_md5() -> Md5:
+    """md5 of the text the Embedder encodes (papers.embeddings.paper_text): title, newline,
+    abstract. Computed by the database, so an edit from anywhere marks the vector stale."""
+    return Md5(Concat("title", Value("\n"), "abstract", output_field=models.TextField()))
 
 
 def search_document() -> SearchVector:
@@ -43,7 +49,7 @@ def embedded_q() -> Q:
     return Q(
         embedding__isnull=False,
         embedding_model=settings.EMBEDDING_MODEL,
-        embedding_hash=F("content_hash"),
+        embedding_current=True,
     )
 
 
@@ -89,14 +95,23 @@ class Paper(models.Model):
     # The hash of the exact text the Embedder encodes (papers.embeddings.paper_text); computed by
     # the database so that an edit from anywhere (admin, import, SQL) marks the vector stale.
     content_hash = models.GeneratedField(
-        expression=Md5(Concat("title", Value("\n"), "abstract", output_field=models.TextField())),
-        output_field=models.CharField(max_length=32),
-        db_persist=True,
+        expression=content_md5(), output_field=models.CharField(max_length=32), db_persist=True
     )
 
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
     embedding_model = models.CharField(max_length=200, blank=True)
     embedding_hash = models.CharField(max_length=32, blank=True)
+    # Whether the vector was made from the current text (embedding_hash = content_hash), as a
+    # column of its own: PostgreSQL has statistics for a column, none for "column = column",
+    # which it guesses true for 0.5% of rows, and that guess kept searches by meaning off the
+    # HNSW index (an exact scan of every vector instead: 20.7 against 9.1 ms on 30,000 rows).
+    embedding_current = models.GeneratedField(
+        expression=ExpressionWrapper(
+            Q(embedding_hash=content_md5()), output_field=models.BooleanField()
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     embedded_at = models.DateTimeField(null=True, blank=True)
     embedding_attempts = models.PositiveSmallIntegerField(default=0)
     embedding_error = models.TextField(blank=True)

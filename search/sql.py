@@ -295,7 +295,7 @@ def _embedded(alias: str) -> str:
     """SQL twin of papers.models.embedded_q(): a vector of the configured model, current text."""
     return (
         f"{alias}.embedding IS NOT NULL AND {alias}.embedding_model = %(model)s"
-        f" AND {alias}.embedding_hash = {alias}.content_hash"
+        f" AND {alias}.embedding_current"
     )
 
 
