@@ -150,7 +150,7 @@ class Paper(models.Model):
         if (
             self.embedding is not None
             and self.embedding_model == settings.EMBEDDING_MODEL
-            and self.embedding_hash == self.content_hash
+            and self.embedding_current
         ):
             return "indexed"
         if self.embedding_attempts >= settings.EMBEDDING_MAX_ATTEMPTS:
