@@ -34,14 +34,38 @@ def embedded_data_dir() -> Path:
 
 def database_settings(*, url: str | None, data_dir: Path) -> dict:
     if url:
-        try:
-            config = dj_database_url.parse(url)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
-        if config.get("ENGINE") != "django.db.backends.postgresql":
-            raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
-        return config
+        return parse_postgres_url(url, setting="DATABASE_URL")
     return embedded_settings(data_dir)
+
+
+def replica_settings(urls: list[str], *, options: dict) -> dict[str, dict]:
+    """One DATABASES alias per read replica URL: replica1, replica2, ... in the order given.
+
+    Each gets the primary's OPTIONS (the per-connection search settings) on top of its own URL
+    options (e.g. `?connect_timeout=2`), and is a test mirror of the primary, so a test run never
+    tries to create a database on a read-only server.
+    """
+    replicas = {}
+    for number, url in enumerate(urls, start=1):
+        config = parse_postgres_url(url, setting="DATABASE_REPLICA_URLS")
+        own = config.get("OPTIONS", {})
+        merged = {**own, **options}
+        if own.get("options") and options.get("options"):
+            merged["options"] = f"{own['options']} {options['options']}"
+        config["OPTIONS"] = merged
+        config["TEST"] = {"MIRROR": "default"}
+        replicas[f"replica{number}"] = config
+    return replicas
+
+
+def parse_postgres_url(url: str, *, setting: str) -> dict:
+    try:
+        config = dj_database_url.parse(url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{setting} is not a database URL: {exc}") from None
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{setting} must point at PostgreSQL (postgres://...)")
+    return config
 
 
 def embedded_settings(data_dir: Path) -> dict:

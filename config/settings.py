@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.database import database_settings, embedded_data_dir
+from config.database import database_settings, embedded_data_dir, replica_settings
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,6 +34,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that reads the catalogue: opens the read-replica scope for GET and HEAD.
+    "config.replicas.ReplicaReadsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,6 +73,17 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 400, minimum=1)}"
     " -c hnsw.iterative_scan=relaxed_order"
 )
+# Read replicas (streaming standbys of the primary): aliases replica1, replica2, ... with the
+# primary's per-connection settings. Searches and catalogue pages read from them; writes, the
+# task queue and everything in a transaction stay on the primary (config/replicas.py,
+# docs/SCALING.md).
+_replica_urls = env_list("DATABASE_REPLICA_URLS", [])
+DATABASES.update(replica_settings(_replica_urls, options=DATABASES["default"]["OPTIONS"]))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+# A replica that fails to connect or to answer is left alone this long (per process) before
+# it is tried again; meanwhile its reads go to the other replicas or the primary.
+DATABASE_REPLICA_DOWN_SECONDS = env_int("DATABASE_REPLICA_DOWN_SECONDS", 30, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {
@@ -98,6 +111,7 @@ LOGGING = {
     "loggers": {
         "papers": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         "search": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "config": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     },
 }
 

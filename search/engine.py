@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.db import connection
 
 from papers.models import Organization, Paper
 from search.query_text import parse_text_query
+from search.replicas import on_replica, search_connection
 from search.sql import SearchSQL
 from search.state import SearchState
 
@@ -73,13 +73,14 @@ class Results:
 TOTAL, FACETS = 17, 18
 
 
+@on_replica
 def search(state: SearchState, *, with_facets: bool = True) -> Results:
     sql = build_sql(state)
     # Facets count the candidates without the organization filter (so others can be added):
     # when no organization is selected, those are the page's own, counted in the same query.
     facet_sql = build_sql(state.with_changes(orgs=(), page=1)) if with_facets else None
     inline = facet_sql is not None and replace(facet_sql, limit=sql.limit, offset=sql.offset) == sql
-    with connection.cursor() as cursor:
+    with search_connection().cursor() as cursor:
         cursor.execute(*sql.page(with_facets=inline))
         rows = cursor.fetchall()
         hits = [_hit(row) for row in rows]
@@ -100,6 +101,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
     return results
 
 
+@on_replica
 def ranked_ids(state: SearchState, n: int) -> list[int]:
     """The ids of the first n results, in the order pages 1, 2, … of `search(state)` show them.
 
@@ -109,7 +111,7 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
     """
     sql = build_sql(state.with_changes(page=1))
     sql = replace(sql, limit=n, offset=0, depth=max(sql.depth, n))
-    with connection.cursor() as cursor:
+    with search_connection().cursor() as cursor:
         cursor.execute(*sql.page())
         return [row[0] for row in cursor.fetchall()]
 
