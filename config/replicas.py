@@ -59,6 +59,16 @@ def replica_reads() -> Iterator[None]:
         _scope.reset(token)
 
 
+@contextlib.contextmanager
+def primary_reads() -> Iterator[None]:
+    """Read from the primary inside, even within a read scope (e.g. to read one's own write)."""
+    token = _scope.set(None)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
 def read_alias() -> str:
     """The alias a read should use now: the scope's replica, or the primary."""
     scope = _scope.get()
