@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +60,8 @@ def main() -> None:
         os.environ["DATABASE_REPLICA_URLS"] = standby.url(DATABASE)
         setup_django()
         print(header())
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"load average at start: {load} (other work on this machine skews every figure)")
         run(args)
     finally:
         standby.remove()
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> None:
     latency(args.rounds)
     print()
     connect_cost()
+    print()
+    web_process()
 
 
 def replay(writes: int) -> None:
@@ -187,6 +192,40 @@ def connect_cost(tries: int = 20) -> None:
             connections[alias].ensure_connection()
             values.append((time.perf_counter() - started) * 1000)
         print(f"  {alias:<10} p50 {statistics.median(values):.2f} ms, max {max(values):.2f} ms")
+
+
+def web_process() -> None:
+    """What one web process spends outside the database: the query's embedding and memory."""
+    from papers.embeddings import Embedder, get_embedder
+
+    embedder = get_embedder()
+    values = []
+    for _ in range(3):
+        for query in QUERIES:
+            Embedder.encode_query.cache_clear()
+            started = time.perf_counter()
+            embedder.encode_query(query)
+            values.append((time.perf_counter() - started) * 1000)
+    threads = _torch_threads()
+    print(f"embedding one query in this process ({len(values)} tries, torch threads {threads})")
+    print(f"  p50 {statistics.median(values):.1f} ms, max {max(values):.1f} ms")
+    # A fresh process, as a web worker is: Django, the model, one query embedded.
+    probe = (
+        "import django, resource; django.setup();"
+        "from papers.embeddings import get_embedder; get_embedder().encode_query('kv cache');"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    peak = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    ).stdout.strip()
+    print(f"peak memory of a process with Django and the model loaded: {peak} MiB")
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _on_primary(func, *args):
