@@ -95,29 +95,28 @@ def with_replica_fallback(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        attempts = len(settings.DATABASE_REPLICAS) + 1
-        for _ in range(attempts - 1):
+        for _ in range(len(settings.DATABASE_REPLICAS)):
+            used = read_alias()  # what func will read from: the scope keeps it
+            if used == DEFAULT_DB_ALIAS:
+                break  # the primary failing is not something a replica can answer for
             try:
                 return func(*args, **kwargs)
             except (OperationalError, InterfaceError) as exc:
                 scope = _scope.get()
-                failed = scope.alias if scope is not None else None
-                if failed is None or failed == DEFAULT_DB_ALIAS:
-                    raise  # the primary failing is not something a replica can answer for
-                if _connection_lost(failed):
-                    mark_down(failed, exc)
-                    scope.alias = None
-                    # Broken or half-open: drop it so the next try connects afresh.
+                if _connection_lost(used):
+                    mark_down(used, exc)
+                    scope.alias = None  # the next replica, or the primary
+                    # Broken or half-open: drop it so a later try connects afresh.
                     with contextlib.suppress(DatabaseError):
-                        connections[failed].close()
+                        connections[used].close()
                 else:
                     logger.warning(
                         "query refused by read replica %r (%s); answering from the primary",
-                        failed,
+                        used,
                         _first_line(exc),
                     )
                     scope.alias = DEFAULT_DB_ALIAS
-        return func(*args, **kwargs)  # by now every replica has failed: this one runs on primary
+        return func(*args, **kwargs)
 
     return wrapper
 
