@@ -7,10 +7,11 @@ the primary: POSTs and the admin (they read what they just wrote), the task work
 commands, migrations, the evaluation, and any code inside a transaction on the primary.
 
 A scope picks one server on its first read and keeps it (one request, one connection). When a
-replica fails to connect or a query on it raises OperationalError, it is marked down for
-DATABASE_REPLICA_DOWN_SECONDS in this process and the read moves to the next replica or the
-primary; `with_replica_fallback` runs a whole read-only function again there, so the caller
-gets an answer rather than the error.
+replica cannot be reached (it refuses the connection, or a query finds the connection gone), it
+is marked down for DATABASE_REPLICA_DOWN_SECONDS in this process and reads move to the next
+replica or the primary; `with_replica_fallback` runs a whole read-only function again there, so
+the caller gets an answer rather than the error. A query a live replica refuses (a conflict
+with WAL replay) sends the rest of the scope to the primary without marking the replica down.
 """
 
 from __future__ import annotations
