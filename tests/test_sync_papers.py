@@ -408,3 +408,22 @@ def test_a_second_run_for_the_same_source_is_refused_while_one_is_running(db, hf
         other.close()
     sync("hf-daily", "--since", "2026-03-09", "--until", "2026-03-09")
     assert len(keys()) == 2
+
+
+def test_a_client_error_is_not_retried(db, hf_server):
+    hf_server.script({"date": "2026-03-09"}, Reply(status=404, body=b"no such thing"))
+
+    with pytest.raises(CommandError, match=r"HTTP 404 Not Found\. Papers of the days before"):
+        sync("hf-daily", "--since", "2026-03-09", "--until", "2026-03-10")
+
+    assert len(hf_server.requests) == 1
+
+
+def test_a_run_with_nothing_new_to_read_says_so_and_asks_nothing(db, hf_server):
+    sync("hf-daily", "--since", "2026-03-09", "--until", "2026-03-11")
+    hf_server.requests.clear()
+
+    out, _ = sync("hf-daily", "--until", "2026-03-11")
+
+    assert "hf-daily: up to date (every day to 2026-03-11 is imported)" in out
+    assert hf_server.requests == []
