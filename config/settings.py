@@ -151,3 +151,24 @@ SEARCH_SEMANTIC_MIN_RESULTS = env_int("SEARCH_SEMANTIC_MIN_RESULTS", 10, minimum
 # by meaning: with all-MiniLM-L6-v2, gibberish and off-topic queries stay under it ("asdf" 0.19,
 # "banana bread recipe" 0.03 on the demo papers); every SciFact claim's nearest is above it.
 SEARCH_SEMANTIC_NOISE_FLOOR = env_float("SEARCH_SEMANTIC_NOISE_FLOOR", 0.2)
+
+# --- Keeping current: manage.py sync_papers (docs/OPERATIONS.md) ------------------------------
+HF_DAILY_PAPERS_URL = env_str("HF_DAILY_PAPERS_URL", "https://huggingface.co/api/daily_papers")
+ARXIV_OAI_URL = env_str("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
+# OAI-PMH set specs, harvested one after the other: "cs", "math", "physics:hep-th", ...
+ARXIV_OAI_SETS = env_list("ARXIV_OAI_SETS", ["cs"])
+SYNC_USER_AGENT = env_str(
+    "SYNC_USER_AGENT", "papersearch-sync/0.1 (set SYNC_USER_AGENT to name a contact address)"
+)
+# Seconds between the starts of two requests: arXiv asks harvesters for one every 3 seconds.
+SYNC_REQUEST_DELAY = env_float("SYNC_REQUEST_DELAY", 3.0)
+SYNC_TIMEOUT = env_float("SYNC_TIMEOUT", 60.0)
+# Tries after the first for a cut connection, a timeout or a 5xx/429, then the sync stops.
+SYNC_MAX_RETRIES = env_int("SYNC_MAX_RETRIES", 5, minimum=0)
+# First wait without a Retry-After, doubled each try; no single wait (Retry-After too) is longer
+# than SYNC_MAX_WAIT.
+SYNC_BACKOFF = env_float("SYNC_BACKOFF", 2.0)
+SYNC_MAX_WAIT = env_float("SYNC_MAX_WAIT", 600.0)
+for _name in ("SYNC_REQUEST_DELAY", "SYNC_TIMEOUT", "SYNC_BACKOFF", "SYNC_MAX_WAIT"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative")

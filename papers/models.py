@@ -175,3 +175,36 @@ class PaperTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lexeme} in paper {self.paper_id}"
+
+
+class SyncState(models.Model):
+    """Where `manage.py sync_papers` stopped for one source, so that the next run goes on from
+    there. Saved in the same transaction as the papers it covers."""
+
+    source = models.CharField(
+        max_length=100, unique=True, help_text="`hf-daily`, or `arxiv:<set>` per OAI-PMH set."
+    )
+    last_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="hf-daily: the last whole day imported. arxiv: the latest record datestamp of "
+        "the last finished harvest, where the next one starts (`from` is inclusive).",
+    )
+    resumption_token = models.TextField(
+        blank=True, help_text="arxiv: the next page of a harvest that stopped half-way."
+    )
+    harvest_from = models.DateField(
+        null=True, blank=True, help_text="arxiv: the `from` of the harvest in progress."
+    )
+    harvest_latest = models.DateField(
+        null=True,
+        blank=True,
+        help_text="arxiv: the latest datestamp the harvest in progress has seen so far.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "sync state"
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.last_date or 'never synced'}"

@@ -27,6 +27,10 @@ class PaperRecord:
     organization_slug: str | None = None
     organization_name: str | None = None
     source_id: str = ""
+    # Filled by the arXiv and Hugging Face JSON formats; not yet stored by the loader.
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    doi: str = ""
 
     @property
     def key(self) -> str:
