@@ -135,6 +135,7 @@ class Paper(models.Model):
                 name="paper_not_embedded",
                 condition=Q(embedding__isnull=True) | Q(embedding_current=False),
             ),
+            models.Index(fields=["embedding_model"], name="paper_embedding_model"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),

@@ -119,7 +119,8 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
         if query.vector is None:
             ids, _, _ = _keyword_page(cursor, query, docs)
             return [int(i) for i in ids]
-        cursor.execute(*_fused_sql(cursor, query, docs).page())
+        matches = _keyword_matches(cursor, query, docs)
+        cursor.execute(*_fused_sql(cursor, query, docs, matches).page())
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -167,7 +168,8 @@ def build_sql(state: SearchState) -> FusedSQL | None:
     if query.vector is None:
         return None
     with connection.cursor() as cursor:
-        return _fused_sql(cursor, query, doc_table(connection.alias))
+        docs = doc_table(connection.alias)
+        return _fused_sql(cursor, query, docs, _keyword_matches(cursor, query, docs))
 
 
 # --- ranked in numpy: keyword only, or browsing ----------------------------------------------
@@ -194,7 +196,7 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
     results = Results(state=query.state, hits=hits, total=found.total)
     results.total_approximate = found.approximate
     if with_facets:
-        _add_facets(results, _org_counts(cursor, found.facet_orgs), _not_indexed(cursor))
+        _add_facets(results, *_org_counts(cursor, found.facet_orgs))
     return results
 
 
@@ -229,7 +231,14 @@ def _keyword_page(cursor, query: Query, docs: DocTable):
         return _browse(docs, filters, sort, n)
     matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
     if not matches.matched_any:
-        return _typo(cursor, query, docs, filters, n)
+        ids, scores, found = _typo(cursor, query, docs, filters, n)
+        # Facets ignore the organization filter: other organizations may match the words.
+        if matches.without_org_filter().matched_any:
+            found.facet_orgs = matches.without_org_filter().facet_orgs
+        elif filters.org_ids is not None:
+            any_org = replace(filters, org_ids=None)
+            found.facet_orgs = _typo(cursor, query, docs, any_org, n)[2].facet_orgs
+        return ids, scores, found
     ids, scores = keyword.top(cursor, matches, n, docs, sort)
     found = _Found(
         matches.total,
@@ -280,8 +289,9 @@ def _has_terms(cursor, text: TextQuery) -> bool:
 
 # --- fused with meaning: semantic and hybrid -------------------------------------------------
 def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
-    sql = _fused_sql(cursor, query, docs)
     state = query.state
+    matches = _keyword_matches(cursor, query, docs)
+    sql = _fused_sql(cursor, query, docs, matches)
     # Facets count the candidates without the organization filter (so others can be added):
     # when no organization is selected, those are the page's own, counted in the same query.
     inline = with_facets and not state.orgs
@@ -294,8 +304,9 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
         if inline and rows:
             counts, not_indexed = rows[0]["facets"], rows[0]["not_indexed"]
         else:
-            unfiltered = _fused_sql(cursor, replace(query, state=state.with_changes(orgs=())), docs)
-            cursor.execute(*unfiltered.facets())
+            any_org = replace(query, state=state.with_changes(orgs=()))
+            unfiltered = matches.without_org_filter() if matches else None
+            cursor.execute(*_fused_sql(cursor, any_org, docs, unfiltered).facets())
             counts, not_indexed = cursor.fetchone()
         _add_facets(results, counts, not_indexed)
     results.meaning_fallback = (
@@ -307,11 +318,20 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     return results
 
 
-def _fused_sql(cursor, query: Query, docs: DocTable) -> FusedSQL:
+def _keyword_matches(cursor, query: Query, docs: DocTable) -> keyword.KeywordMatches | None:
+    if query.text is None:
+        return None
+    filters = _filters(cursor, query.state)
+    return keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
+
+
+def _fused_sql(
+    cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches | None
+) -> FusedSQL:
     state = query.state
     candidates = None
-    if query.text is not None:
-        candidates = _keyword_candidates(cursor, query, docs)
+    if matches is not None:
+        candidates = _keyword_candidates(cursor, query, docs, matches)
     exclude = query.text.exclude if query.strict else ""
     if state.mode == "semantic" and state.q:
         text = parse_text_query(state.q)
@@ -332,10 +352,11 @@ def _fused_sql(cursor, query: Query, docs: DocTable) -> FusedSQL:
     )
 
 
-def _keyword_candidates(cursor, query: Query, docs: DocTable) -> KeywordCandidates:
-    filters = _filters(cursor, query.state)
-    matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
+def _keyword_candidates(
+    cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches
+) -> KeywordCandidates:
     if not matches.matched_any:
+        filters = _filters(cursor, query.state)
         ids, scores, _ = _typo(cursor, query, docs, filters, query.depth)
         return KeywordCandidates(tuple(ids.tolist()), tuple(scores.tolist()), fuzzy=bool(len(ids)))
     ids, scores = keyword.top(cursor, matches, query.depth, docs)
@@ -375,23 +396,24 @@ def _filters(cursor, state: SearchState) -> keyword.Filters:
     )
 
 
-def _org_counts(cursor, orgs: np.ndarray) -> list:
-    """[slug, name, count] of the most frequent organizations among matches, most first."""
+def _org_counts(cursor, orgs: np.ndarray) -> tuple[list, int]:
+    """[slug, name, count] of the most frequent organizations among matches, most first; and
+    the number of papers not yet searchable by meaning (one round trip for both)."""
     values, counts = np.unique(orgs[orgs >= 0], return_counts=True)
     best = np.lexsort((values, -counts))[:FACET_LIMIT]
     wanted = dict(zip(values[best].tolist(), counts[best].tolist(), strict=True))
-    if not wanted:
-        return []
     cursor.execute(
-        "SELECT id, slug, name FROM papers_organization WHERE id = ANY(%s)", [list(wanted)]
+        f"SELECT ({NOT_INDEXED}), ARRAY(SELECT ARRAY[id::text, slug, name]"
+        " FROM papers_organization WHERE id = ANY(%(ids)s))",
+        {
+            "ids": list(wanted),
+            "not_indexed_cap": NOT_INDEXED_CAP,
+            "model": settings.EMBEDDING_MODEL,
+        },
     )
-    facets = [[slug, name, wanted[pk]] for pk, slug, name in cursor.fetchall()]
-    return sorted(facets, key=lambda f: (-f[2], f[1]))
-
-
-def _not_indexed(cursor) -> int:
-    cursor.execute(NOT_INDEXED, {"not_indexed_cap": NOT_INDEXED_CAP})
-    return cursor.fetchone()[0]
+    not_indexed, names = cursor.fetchone()
+    facets = [[slug, name, wanted[int(pk)]] for pk, slug, name in names]
+    return sorted(facets, key=lambda f: (-f[2], f[1])), not_indexed
 
 
 def _named_rows(cursor):

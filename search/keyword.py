@@ -16,7 +16,7 @@ the query's idf; typed syntax must match as PostgreSQL's websearch_to_tsquery re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,9 +26,16 @@ from search.keyword_docs import NO_DATE, DocTable
 from search.query_text import TextQuery
 
 PENDING_LIMIT = 5_000  # unflushed papers read from their tsvectors per search, newest first
-TERMS = """
-SELECT ARRAY(SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %(rank)s))),
-       websearch_to_tsquery('english', %(match)s)::text
+# The query's words and tsquery, and the postings of every lexeme the typed text holds (a
+# superset of the tsquery's), in one round trip.
+TERMS_AND_POSTINGS = f"""
+WITH q AS (
+    SELECT ARRAY(SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %(rank)s))) AS rank,
+           websearch_to_tsquery('english', %(match)s)::text AS tsquery,
+           tsvector_to_array(to_tsvector('english', %(match)s || ' ' || %(rank)s)) AS lexemes
+)
+SELECT q.rank, q.tsquery, x.lexeme, x.segment_id, x.paper_ids, x.counts
+FROM q LEFT JOIN {POSTINGS} x ON x.lexeme = ANY(q.lexemes)
 """
 PENDING_POSTINGS = """
 SELECT u.lexeme, array_agg(p.id),
@@ -78,8 +85,11 @@ class KeywordMatches:
     matched_any: bool  # a paper within the filters has a typed word (else: try titles)
     facet_orgs: np.ndarray  # organizations of the matches without the organization filter
     phrase_query: str = ""  # typed syntax with a phrase: matches are checked as they are shown
-    unchecked: int = 0  # matches not yet checked against the phrase
-    estimated_total: int | None = None  # with unchecked matches: the count they likely make
+    estimated_total: int | None = None  # when some were not checked: the count they likely make
+    any_org: KeywordMatches | None = None  # the same without the organization filter
+
+    def without_org_filter(self) -> KeywordMatches:
+        return self.any_org or self
 
     @property
     def total(self) -> int:
@@ -87,18 +97,20 @@ class KeywordMatches:
 
     @property
     def approximate(self) -> bool:
-        return self.unchecked > 0
+        return self.estimated_total is not None
 
 
 def find(
     cursor, text: TextQuery, filters: Filters, tuning: KeywordTuning, docs: DocTable
 ) -> KeywordMatches:
-    cursor.execute(TERMS, {"rank": text.rank, "match": text.match})
-    rank_terms, query_text = cursor.fetchone()
+    cursor.execute(TERMS_AND_POSTINGS, {"rank": text.rank, "match": text.match})
+    rows = cursor.fetchall()
+    rank_terms, query_text = rows[0][:2]
     tree = tsquery.parse(query_text)
     if tree is None or not rank_terms:
         return _no_matches()
-    postings = _postings(cursor, sorted(set(rank_terms) | tree.lexemes()), docs)
+    lexemes = sorted(set(rank_terms) | tree.lexemes())
+    postings = _postings([row[2:] for row in rows if row[2] is not None], cursor, lexemes, docs)
 
     def member(lexeme: str) -> np.ndarray:
         mask = np.zeros(docs.size, dtype=bool)
@@ -109,20 +121,26 @@ def find(
     matching = tree.evaluate(member)
     scores, idf_sum = _bm25(rank_terms, postings, docs, tuning)
     in_dates = _date_filter(np.flatnonzero(matching), filters, docs)
-    ids = in_dates[_org_filter(in_dates, filters, docs)]
     coverage = 0.0 if text.strict else tuning.min_coverage * idf_sum
-    strong = scores[ids] > 0
+    strong = scores[in_dates] > 0
     if coverage:
-        strong &= scores[ids] >= coverage
-    facet_ids = in_dates[scores[in_dates] >= coverage] if coverage else in_dates
-    phrase = text.match if tree.has_phrase() else ""
-    return KeywordMatches(
-        ids=ids[strong],
-        scores=scores[ids[strong]],
-        matched_any=len(ids) > 0,
-        facet_orgs=docs.org[facet_ids[scores[facet_ids] > 0]],
-        phrase_query=phrase,
-        unchecked=int(strong.sum()) if phrase else 0,
+        strong &= scores[in_dates] >= coverage
+    every_org = KeywordMatches(
+        ids=in_dates[strong],
+        scores=scores[in_dates[strong]],
+        matched_any=len(in_dates) > 0,
+        facet_orgs=docs.org[in_dates[strong]],
+        phrase_query=text.match if tree.has_phrase() else "",
+    )
+    if filters.org_ids is None:
+        return every_org
+    chosen = _org_filter(every_org.ids, filters, docs)
+    return replace(
+        every_org,
+        ids=every_org.ids[chosen],
+        scores=every_org.scores[chosen],
+        matched_any=bool(_org_filter(in_dates, filters, docs).any()),
+        any_org=every_org,
     )
 
 
@@ -159,9 +177,8 @@ def _settle_count(matches: KeywordMatches, checked: np.ndarray, kept: list[int])
     rest = np.setdiff1d(np.arange(len(matches.ids)), checked, assume_unique=True)
     keep = np.sort(np.concatenate([np.array(kept, dtype=np.int64), rest]))
     matches.ids, matches.scores = matches.ids[keep], matches.scores[keep]
-    matches.unchecked = len(rest)
     # The count shown: every checked match plus the expected share of the unchecked ones.
-    matches.estimated_total = len(kept) + round(share * len(rest))
+    matches.estimated_total = len(kept) + round(share * len(rest)) if len(rest) else None
 
 
 def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np.ndarray:
@@ -232,14 +249,10 @@ def _org_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray
     return np.isin(docs.org[ids], np.array(filters.org_ids, dtype=np.int64))
 
 
-def _postings(cursor, lexemes: list[str], docs: DocTable) -> dict[str, Postings]:
-    """Each lexeme's current postings: from the segments, and from unflushed papers."""
+def _postings(rows: list, cursor, lexemes: list[str], docs: DocTable) -> dict[str, Postings]:
+    """Each lexeme's current postings: from the segments' rows, and from unflushed papers."""
     parts: dict[str, list[Postings]] = {}
-    cursor.execute(
-        f"SELECT lexeme, segment_id, paper_ids, counts FROM {POSTINGS} WHERE lexeme = ANY(%s)",
-        [lexemes],
-    )
-    for lexeme, segment, raw_ids, raw_counts in cursor.fetchall():
+    for lexeme, segment, raw_ids, raw_counts in rows:
         ids = np.frombuffer(raw_ids, dtype=">i4").astype(np.int64)
         counts = np.frombuffer(raw_counts, dtype=">u2")
         current = np.zeros(len(ids), dtype=bool)

@@ -28,9 +28,11 @@ GONE = -2  # deleted, or no such paper
 NO_DATE = np.iinfo(np.int32).min
 EPOCH = date(1970, 1, 1)
 
-# One row per paper as packed columns: a million rows arrive in one round trip, no tuples.
+# One row per paper as packed columns: a million rows arrive in one round trip, no tuples. The
+# snapshot's xmin is read by the same statement: every transaction it could not see is >= it.
 CHANGED_ROWS = f"""
-SELECT string_agg(int4send(paper_id::int4), ''),
+SELECT pg_relation_filenode('{DOC}'), pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+       string_agg(int4send(paper_id::int4), ''),
        string_agg(int4send(CASE WHEN NOT alive THEN {GONE}
                                 ELSE coalesce(segment_id, {PENDING}) END), ''),
        string_agg(int4send(length), ''),
@@ -123,17 +125,16 @@ def doc_table(using: str = "default") -> DocTable:
     """The current table, read from the database `using` (a replica alias works too)."""
     connection = connections[using]
     key = _key(connection)
+    with _lock:
+        cached = _tables.get(key)
     with connection.cursor() as cursor:
-        cursor.execute(STATE)
-        filenode, low = cursor.fetchone()
-        with _lock:
-            table = _tables.get(key)
-        if table is None or table.filenode != filenode:
-            table, since = DocTable.empty(filenode), 0
-        else:
-            since = table.low
-        cursor.execute(CHANGED_ROWS, [since])
-        changed = cursor.fetchone()
+        cursor.execute(CHANGED_ROWS, [cached.low if cached else 0])
+        filenode, low, *changed = cursor.fetchone()
+        if cached is not None and filenode != cached.filenode:  # TRUNCATE: read it all again
+            cursor.execute(CHANGED_ROWS, [0])
+            filenode, low, *changed = cursor.fetchone()
+            cached = None
+    table = cached or DocTable.empty(filenode)
     if changed[0] is not None:
         # Copy on write: a search running in another thread keeps the arrays it started with.
         table = table.copy()

@@ -315,9 +315,13 @@ _FACETS_JSON = f"""
         LEFT JOIN {ORG} o ON o.id = p.organization_id
         GROUP BY o.slug, o.name
     ) c"""
-# Papers without a current vector, through the partial index paper_not_embedded; capped.
+# Papers without a current vector of the configured model, capped: read through the partial
+# index paper_not_embedded and the index on embedding_model (`<>` written as two ranges, which
+# an index can serve), not by scanning the table on every search.
 NOT_INDEXED = f"""
     SELECT count(*) FROM (
-        SELECT 1 FROM {PAPER} x WHERE x.embedding IS NULL OR NOT x.embedding_current
+        SELECT 1 FROM {PAPER} x
+        WHERE (x.embedding IS NULL OR NOT x.embedding_current)
+           OR x.embedding_model < %(model)s OR x.embedding_model > %(model)s
         LIMIT %(not_indexed_cap)s
     ) capped"""

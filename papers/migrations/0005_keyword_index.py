@@ -147,6 +147,10 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('embedding__isnull', True), ('embedding_current', False), _connector='OR'), fields=['id'], name='paper_not_embedded'),
         ),
         migrations.AddIndex(
+            model_name='paper',
+            index=models.Index(fields=['embedding_model'], name='paper_embedding_model'),
+        ),
+        migrations.AddIndex(
             model_name='keyworddoc',
             index=models.Index(fields=['txid'], name='keyword_doc_txid'),
         ),
