@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from papers import keyword_index
 from papers.chunks import chunks
 from papers.ingest import PaperRecord
 from papers.models import Organization, Paper
@@ -48,16 +49,20 @@ def upsert_papers(
 ) -> ImportSummary:
     """Insert new papers, update changed ones, leave the rest; one transaction per batch.
 
-    After each batch commits, the new and changed papers are queued for embedding.
+    Each batch's new and changed papers are written into the keyword index in the same
+    transaction (findable by words once it commits), and queued for embedding after it.
+    Segments are merged once the import is done.
     """
     summary = ImportSummary()
     for batch in chunks(_drop_duplicates(records, summary), batch_size):
         with transaction.atomic():
             ids = _upsert_batch(batch, summary)
+            keyword_index.flush(ids)
             transaction.on_commit(lambda ids=ids: _enqueue_embedding(ids))
         summary.changed_ids.extend(ids)
         if on_batch:
             on_batch(len(batch))
+    keyword_index.maintain()
     return summary
 
 

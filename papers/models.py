@@ -120,7 +120,6 @@ class Paper(models.Model):
     class Meta:
         ordering = [F("published").desc(nulls_last=True), "-id"]
         indexes = [
-            GinIndex(fields=["search_vector"], name="paper_search_vector_gin"),
             GinIndex(OpClass("title", name="gin_trgm_ops"), name="paper_title_trgm"),
             HnswIndex(
                 name="paper_embedding_hnsw",
@@ -130,6 +129,13 @@ class Paper(models.Model):
                 opclasses=["vector_cosine_ops"],
             ),
             models.Index(fields=["published"], name="paper_published"),
+            # Counting the papers not yet searchable by meaning reads this, not the table.
+            models.Index(
+                fields=["id"],
+                name="paper_not_embedded",
+                condition=Q(embedding__isnull=True) | Q(embedding_current=False),
+            ),
+            models.Index(fields=["embedding_model"], name="paper_embedding_model"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),
@@ -158,23 +164,70 @@ class Paper(models.Model):
         return "stale" if self.embedding is not None else "pending"
 
 
-class PaperTerm(models.Model):
-    """One lexeme of a paper's search_vector and how often it occurs: BM25's postings.
+class KeywordSegment(models.Model):
+    """A batch of papers whose keyword postings were written together (papers.keyword_index).
 
-    Written by database triggers whenever a paper is inserted or its title or abstract changes
-    (migration 0003), so every write path keeps it current: the loader, the admin, plain SQL.
-    Keyword search reads the rows of the query's terms instead of unnesting the whole tsvector
-    of every matching paper (bench/search_latency.py).
+    Segments are written in one piece and only ever replaced whole, by a merge: the LSM shape
+    that lets an import append postings without rewriting a common word's list for every paper.
     """
 
-    pk = models.CompositePrimaryKey("lexeme", "paper_id")
-    lexeme = models.TextField()
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="terms")
-    title_tf = models.PositiveSmallIntegerField()  # occurrences in the title (weight A)
-    body_tf = models.PositiveSmallIntegerField()  # occurrences in the abstract
+    papers = models.PositiveIntegerField()
+    postings = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.lexeme} in paper {self.paper_id}"
+        return f"segment {self.pk}: {self.papers} papers"
+
+
+class KeywordPostings(models.Model):
+    """Every paper of one segment that has one lexeme: BM25's postings, packed.
+
+    `paper_ids` holds 4-byte big-endian paper ids; `counts` a 2-byte big-endian word per
+    posting: occurrences in the title (weight A, bits 12-14), in authors and organization
+    (weight C, bits 9-11) and in the abstract (weight B, bits 0-8; a tsvector keeps at most 256
+    positions a lexeme). Packed, a posting costs 6 bytes instead of a 40-byte row: at 100,000
+    papers the old one-row-a-posting table was 1.25 GB, bigger than the papers themselves.
+    """
+
+    pk = models.CompositePrimaryKey("lexeme", "segment")
+    lexeme = models.TextField()
+    segment = models.ForeignKey(KeywordSegment, on_delete=models.CASCADE, related_name="+")
+    paper_ids = models.BinaryField()
+    counts = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} in segment {self.segment_id}"
+
+
+class KeywordDoc(models.Model):
+    """What keyword search needs to know of each paper without reading it: which segment holds
+    its current postings (NULL while pending), its BM25 length, and the fields the filters and
+    sorts use. Kept by triggers on papers_paper (migration 0005), so every write path agrees;
+    `txid` lets each web process refresh its in-memory copy with only what changed
+    (search.keyword_docs). A deleted paper stays as a row with alive = false.
+    """
+
+    paper_id = models.BigIntegerField(primary_key=True)
+    segment_id = models.IntegerField(null=True)
+    length = models.IntegerField()
+    organization_id = models.BigIntegerField(null=True)
+    published = models.DateField(null=True)
+    upvotes = models.BigIntegerField(default=0)
+    alive = models.BooleanField(default=True)
+    txid = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["txid"], name="keyword_doc_txid"),
+            models.Index(
+                fields=["paper_id"],
+                name="keyword_doc_pending",
+                condition=Q(segment_id__isnull=True, alive=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"keyword entry of paper {self.paper_id}"
 
 
 class SyncState(models.Model):

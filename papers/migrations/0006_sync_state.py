@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('papers', '0004_embedding_current'),
+        ('papers', '0005_keyword_index'),
     ]
 
     operations = [
