@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-SEED = SHARED / "seeds" / "000_28a00cc69e4bea3e.txt"
-LISTING_YEAR = 2026  # the seed listing's date line, "Mar 10", is from 2026
+SEED = ROOT / "papers" / "demo" / "daily_papers.txt"  # the demo listing `make run` imports
+LISTING_YEAR = 2026  # its date line, "Mar 10", is from 2026
 
 _vectors: dict[str, tuple] = {}  # content_hash -> (vector, model, hash): real, computed once
 
