@@ -5,7 +5,7 @@ scores and cosine similarities, 200 deep, no floors), then tries fusion variants
 each with pytrec_eval. The winner still has to be confirmed with `manage.py evaluate`, which runs
 the real page query.
 
-    .venv/bin/python bench/fusion_experiments.py [../shared/eval/scifact] [--split train]
+    .venv/bin/python bench/fusion_experiments.py [--dataset DIR] [--split train]
 
 Needs the evaluation database that `manage.py evaluate DIR` builds (and keeps) first.
 """
@@ -13,9 +13,8 @@ Needs the evaluation database that `manage.py evaluate DIR` builds (and keeps) f
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from benchkit import ROOT, header, setup_django
+from benchkit import add_dataset_argument, header, load_dataset, setup_django
 
 setup_django()
 
@@ -127,10 +126,10 @@ EXPERIMENTS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dir", nargs="?", type=Path, default=ROOT.parent / "shared/eval/scifact")
+    add_dataset_argument(parser)
     parser.add_argument("--split", default="train")
     args = parser.parse_args()
-    dataset = evaluation.load_dataset(args.dir, args.split)
+    dataset = load_dataset(args.dataset, args.split)
     name = evaluation.eval_database_name(
         settings.DATABASES["default"]["NAME"], dataset.name, sliced=False
     )

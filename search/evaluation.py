@@ -55,7 +55,10 @@ class Dataset:
 def load_dataset(path: Path, split: str) -> Dataset:
     path = Path(path)
     if not path.is_dir():
-        raise DatasetError(f"{path}: no such folder (expected a BEIR data set folder)")
+        raise DatasetError(
+            f"{path}: no such folder (expected a data set in BEIR layout: corpus.jsonl, "
+            "queries.jsonl, qrels/<split>.tsv)"
+        )
     qrels_path = path / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
         found = sorted(p.stem for p in (path / "qrels").glob("*.tsv"))
