@@ -47,7 +47,7 @@ def add_dataset_argument(parser: ArgumentParser, *, default: Path | None = DEFAU
 
 def load_dataset(path: Path, split: str = "train"):
     """The data set at path, or exit with a message that says what to pass instead."""
-    from search.evaluation import DatasetError, load_dataset
+    from evaluation.beir import DatasetError, load_dataset
 
     try:
         return load_dataset(path, split)

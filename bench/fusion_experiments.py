@@ -23,8 +23,9 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from config.database import using_database  # noqa: E402
+from evaluation.catalogue import doc_ids_by_pk, eval_database_name  # noqa: E402
 from papers.embeddings import get_embedder  # noqa: E402
-from search import evaluation  # noqa: E402
 from search.query_text import parse_text_query  # noqa: E402
 from search.sql import SearchSQL  # noqa: E402
 
@@ -35,7 +36,7 @@ def collect(dataset) -> dict:
     """query id -> {"k": {doc: bm25}, "s": {doc: similarity}, "t": sum of query idf}"""
     settings.SEARCH_KEYWORD_MIN_COVERAGE = 0.0
     settings.SEARCH_SEMANTIC_MIN_SIMILARITY = -1.0
-    ids = evaluation.doc_ids_by_pk()
+    ids = doc_ids_by_pk()
     lists = {}
     for qid, text in tqdm(dataset.queries.items(), desc="queries", disable=None):
         sql = SearchSQL(
@@ -130,10 +131,8 @@ def main() -> None:
     parser.add_argument("--split", default="train")
     args = parser.parse_args()
     dataset = load_dataset(args.dataset, args.split)
-    name = evaluation.eval_database_name(
-        settings.DATABASES["default"]["NAME"], dataset.name, sliced=False
-    )
-    with evaluation.using_database(name):
+    name = eval_database_name(settings.DATABASES["default"]["NAME"], dataset.name, sliced=False)
+    with using_database(name):
         lists = collect(dataset)
     evaluator = pytrec_eval.RelevanceEvaluator(dataset.qrels, {"ndcg_cut.10", "recall.100"})
     print(f"\n{dataset.name} {args.split}: {len(lists)} queries\n")

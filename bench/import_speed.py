@@ -38,8 +38,8 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from config.database import create_database, drop_database, using_database
     from papers.ingest.daily_papers import parse_file
-    from search.evaluation import create_database, drop_database, using_database
 
     listing = ROOT / "papers" / "demo" / "daily_papers.txt"
     parse_times = []
@@ -81,7 +81,7 @@ def main() -> None:
 
 
 def scifact_records(dataset, n: int) -> list:
-    from search.evaluation import SOURCE_PREFIX, BeirRecord
+    from evaluation.catalogue import SOURCE_PREFIX, BeirRecord
 
     items = list(dataset.corpus.items())[:n]
     return [

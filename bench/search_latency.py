@@ -35,9 +35,10 @@ def main() -> None:
 
     from django.conf import settings
 
+    from config.database import database_exists, using_database
+    from evaluation.catalogue import eval_database_name
     from papers.embeddings import Embedder
     from search.engine import search
-    from search.evaluation import database_exists, eval_database_name, using_database
     from search.state import SearchState
 
     dataset = load_dataset(args.dataset)

@@ -45,16 +45,19 @@ def upsert_papers(
     *,
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
+    queue_embeddings: bool = True,
 ) -> ImportSummary:
     """Insert new papers, update changed ones, leave the rest; one transaction per batch.
 
-    After each batch commits, the new and changed papers are queued for embedding.
+    After each batch commits, the new and changed papers are queued for embedding, unless
+    queue_embeddings is false (a caller that embeds them itself, where no worker runs).
     """
     summary = ImportSummary()
     for batch in chunks(_drop_duplicates(records, summary), batch_size):
         with transaction.atomic():
             ids = _upsert_batch(batch, summary)
-            transaction.on_commit(lambda ids=ids: _enqueue_embedding(ids))
+            if queue_embeddings:
+                transaction.on_commit(lambda ids=ids: _enqueue_embedding(ids))
         summary.changed_ids.extend(ids)
         if on_batch:
             on_batch(len(batch))

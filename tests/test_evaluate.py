@@ -17,8 +17,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from config.database import database_exists, drop_database
+from evaluation.catalogue import eval_database_name
 from papers.models import Paper
-from search.evaluation import database_exists, drop_database, eval_database_name
 
 MINIFACT = Path(__file__).resolve().parent / "data" / "minifact"
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
