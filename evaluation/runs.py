@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from evaluation.beir import Dataset
 from papers.embeddings import Embedder
 from search.engine import ranked_ids
-from search.state import MODES, SearchState
+from search.state import Mode, SearchState
 
 
 @dataclass
@@ -36,7 +36,7 @@ def run_mode(
     embedder's query cache is cleared first, as for a query the server has not seen) plus the
     engine's one SQL round trip.
     """
-    if mode not in MODES:
+    if mode not in Mode.values:
         raise ValueError(f"unknown mode {mode!r}")
     run = ModeRun(mode, {}, {}, {}, {})
     # One untimed search first, as a running server has done before its next request: the first

@@ -25,7 +25,7 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "fallback": _fallback(results),
             "results": [_hit_json(request, hit) for hit in results.hits],
             "facets": {
-                "scope": results.facet_scope,
+                "scope": "all matches" if results.exhaustive else "top candidates",
                 "organizations": [
                     {"slug": f.slug, "name": f.name, "count": f.count} for f in results.facets
                 ],

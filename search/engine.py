@@ -46,7 +46,8 @@ class Results:
     hits: list[Hit]
     total: int
     facets: list[OrgFacet] = field(default_factory=list)
-    facet_scope: str = "all matches"  # or "top candidates" for the vector side
+    # Whether the candidates (total, facet counts) are every match, or by meaning the top ones.
+    exhaustive: bool = True
     not_indexed: int = 0  # papers not yet searchable by meaning
     typo_fallback: bool = False  # some keyword matches came from title similarity
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
@@ -92,7 +93,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
                 cursor.execute(*facet_sql.facets())
                 counts, not_indexed = cursor.fetchone()
             _add_facets(results, counts, not_indexed, state)
-            results.facet_scope = "all matches" if sql.exhaustive else "top candidates"
+            results.exhaustive = sql.exhaustive
     results.typo_fallback = any(h.fuzzy for h in hits)
     results.meaning_fallback = (
         sql.semantic_within_matches and bool(hits) and all(h.keyword_rank is None for h in hits)

@@ -12,7 +12,7 @@ from papers.indexing import embedding_status
 from papers.models import Paper
 from search.engine import search
 from search.similar import similar_papers
-from search.state import MODES, SORTS, SearchState
+from search.state import Mode, SearchState, Sort
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
@@ -25,8 +25,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "state": state,
         "results": results,
         "canonical_url": canonical,
-        "modes": MODES,
-        "sorts": SORTS,
+        "modes": Mode,
+        "sorts": Sort,
         "presets": _date_presets(),
     }
     status = 400 if state.errors else 200

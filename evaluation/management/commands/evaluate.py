@@ -20,7 +20,7 @@ from evaluation.runs import run_mode
 from evaluation.scoring import RECALL_DEPTH, ModeScores, score
 from papers.indexing import embed_here, workable
 from papers.models import Paper, embedded_q
-from search.state import MODES
+from search.state import Mode
 
 DEFAULT_MODES = "keyword,semantic,hybrid"
 SHOWN_ERRORS = 3  # example messages printed per kind of problem; --json has them all
@@ -124,7 +124,7 @@ class Command(BaseCommand):
                 f"catalogue: {sync.kept} papers unchanged, {sync.loaded} loaded, "
                 f"{sync.removed} removed ({sync.seconds:.1f} s)"
             )
-            timings["embed_s"] = self.embed() if set(modes) - {"keyword"} else 0.0
+            timings["embed_s"] = self.embed() if set(modes) - {Mode.KEYWORD} else 0.0
             doc_ids = doc_ids_by_pk()
             depth = max(k, RECALL_DEPTH)
             runs, scores = {}, {}
@@ -221,9 +221,9 @@ class Command(BaseCommand):
 
 def _modes(value: str) -> list[str]:
     modes = [m.strip().lower() for m in value.split(",") if m.strip()]
-    unknown = [m for m in modes if m not in MODES]
+    unknown = [m for m in modes if m not in Mode.values]
     if unknown or not modes:
-        raise CommandError(f"--modes: choose from {', '.join(MODES)} (got {value!r})")
+        raise CommandError(f"--modes: choose from {', '.join(Mode.values)} (got {value!r})")
     return list(dict.fromkeys(modes))
 
 
