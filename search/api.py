@@ -70,6 +70,6 @@ def _fallback(results: Results) -> str | None:
     """Why these results are not exact matches, as the page's notice says it."""
     if results.meaning_fallback:
         return "meaning"  # nothing matched the typed syntax: the closest in meaning
-    if results.typo_fallback:
+    if results.similar_titles:
         return "similar_titles"  # no word matched: titles that look like the query (a typo)
     return None

@@ -27,7 +27,7 @@ class Hit:
     score: float | None
     keyword_rank: int | None
     semantic_rank: int | None
-    fuzzy: bool  # matched by title similarity (a typo), not by full text
+    similar_title: bool  # matched by title similarity (a typo), not by full text
     title_marked: str | None  # the title with matched terms between HIGHLIGHT_START/STOP
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
 
@@ -49,7 +49,7 @@ class Results:
     # Whether the candidates (total, facet counts) are every match, or by meaning the top ones.
     exhaustive: bool = True
     not_indexed: int = 0  # papers not yet searchable by meaning
-    typo_fallback: bool = False  # some keyword matches came from title similarity
+    similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
 
     @property
@@ -94,7 +94,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
                 counts, not_indexed = cursor.fetchone()
             _add_facets(results, counts, not_indexed, state)
             results.exhaustive = sql.exhaustive
-    results.typo_fallback = any(h.fuzzy for h in hits)
+    results.similar_titles = any(h.similar_title for h in hits)
     results.meaning_fallback = (
         sql.semantic_within_matches and bool(hits) and all(h.keyword_rank is None for h in hits)
     )
@@ -150,7 +150,7 @@ def _count_when_past_the_end(cursor, sql: SearchSQL, state: SearchState) -> int:
 def _hit(row) -> Hit:
     (
         pk, title, abstract, published, upvotes, authors_count, source, source_id,
-        org_id, org_slug, org_name, score, keyword_rank, semantic_rank, fuzzy,
+        org_id, org_slug, org_name, score, keyword_rank, semantic_rank, similar_title,
         title_html, snippet_html,
     ) = row[:TOTAL]  # fmt: skip
     paper = Paper(
@@ -162,7 +162,7 @@ def _hit(row) -> Hit:
         paper.organization = Organization(pk=org_id, slug=org_slug, name=org_name)
     # PostgreSQL computes the fused score as numeric: a Decimal, which JSON writes as a string.
     score = None if score is None else float(score)
-    return Hit(paper, score, keyword_rank, semantic_rank, fuzzy, title_html, snippet_html)
+    return Hit(paper, score, keyword_rank, semantic_rank, similar_title, title_html, snippet_html)
 
 
 def _add_facets(results: Results, counts: list, not_indexed: int, state: SearchState) -> None:

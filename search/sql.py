@@ -269,7 +269,7 @@ class SearchSQL:
         if self.text:
             params |= {
                 "match": self.text.match,
-                "rank_text": self.text.rank,
+                "rank_text": self.text.rank_words,
                 "raw": self.raw_query,
                 "k1": settings.SEARCH_BM25_K1,
                 "b": settings.SEARCH_BM25_B,

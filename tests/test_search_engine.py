@@ -134,8 +134,8 @@ def test_an_exact_term_finds_its_paper_first_in_keyword_mode(catalogue):
     assert titles(results)[0].startswith(INFINITE)
     assert results.total == 1
     hit = results.hits[0]
-    assert (hit.keyword_rank, hit.semantic_rank, hit.fuzzy) == (1, None, False)
-    assert not results.typo_fallback
+    assert (hit.keyword_rank, hit.semantic_rank, hit.similar_title) == (1, None, False)
+    assert not results.similar_titles
     marked = f"{HIGHLIGHT_START}DistAttention{HIGHLIGHT_STOP}"
     assert marked in hit.title_marked
     assert marked in hit.snippet_marked
@@ -202,34 +202,34 @@ def test_plain_words_match_any_word_and_rank_the_paper_with_most_of_them_first(c
 
 def test_a_typo_falls_back_to_similar_titles(catalogue):
     results = run("q=DistAtention&mode=keyword")
-    assert results.typo_fallback
+    assert results.similar_titles
     assert titles(results)[0].startswith(INFINITE)
-    assert results.hits[0].fuzzy
+    assert results.hits[0].similar_title
     assert results.hits[0].keyword_rank == 1
 
 
 def test_a_typo_in_hybrid_mode_still_puts_the_paper_first(catalogue):
     results = run("q=DistAtention")
-    assert results.typo_fallback
+    assert results.similar_titles
     assert titles(results)[0].startswith(INFINITE)
 
 
-def test_the_typo_fallback_respects_filters(catalogue):
+def test_similar_titles_respect_filters(catalogue):
     results = run("q=DistAtention&mode=keyword&org=beta")
     assert INFINITE not in " ".join(titles(results))
     assert all(hit.paper.organization.slug == "beta" for hit in results.hits)
 
 
-def test_a_query_with_matches_does_not_use_the_typo_fallback(catalogue):
+def test_a_query_with_matches_does_not_fall_back_to_similar_titles(catalogue):
     results = run("q=serving&mode=keyword")
     assert results.hits
-    assert not results.typo_fallback
-    assert not any(hit.fuzzy for hit in results.hits)
+    assert not results.similar_titles
+    assert not any(hit.similar_title for hit in results.hits)
 
 
 def test_keyword_mode_says_nothing_matches_a_made_up_word(catalogue):
     results = run("q=qwzxjv&mode=keyword")
-    assert (results.hits, results.total, results.typo_fallback) == ([], 0, False)
+    assert (results.hits, results.total, results.similar_titles) == ([], 0, False)
 
 
 def test_hybrid_hits_carry_both_ranks_and_the_fused_score(catalogue):
