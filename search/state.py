@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from django.db.models import TextChoices
 from django.http import QueryDict
+from django.urls import reverse
 
 Choice = TypeVar("Choice", bound=TextChoices)
 MAX_QUERY_LENGTH = 500
@@ -138,8 +139,22 @@ class SearchState:
     @property
     def url(self) -> str:
         """The permalink of this search on the search page."""
+        return self._url("search")
+
+    @property
+    def api_url(self) -> str:
+        """The same search from the JSON API."""
+        return self._url("api-search")
+
+    @property
+    def feed_url(self) -> str:
+        """The Atom feed that follows this search (its newest papers: any page is the first)."""
+        return self.with_changes()._url("feed")
+
+    def _url(self, view_name: str) -> str:
         query = self.to_query()
-        return f"/?{query}" if query else "/"
+        path = reverse(view_name)
+        return f"{path}?{query}" if query else path
 
     def to_dict(self) -> dict:
         """The canonical state as JSON-friendly values (the API echoes it)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from html import unescape
-from urllib.parse import quote
+from html import escape, unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -388,9 +388,12 @@ def test_the_paper_page_lists_ten_similar_papers(client, acme_catalogue):
     assert len(links) == 10
     assert target.get_absolute_url() not in links
     assert len(set(links)) == 10
-    like_this = f"/?q={quote(target.title, safe='/')}&amp;mode=semantic"
-    assert f'<a href="{like_this}">Search by meaning for papers like this</a>' in html
-    assert "…within Acme Research" in html
+    like_this = "/?" + urlencode({"q": target.title, "mode": "semantic"})
+    within = "/?" + urlencode({"q": target.title, "mode": "semantic", "org": "acme"})
+    assert f'<a href="{escape(like_this)}">Search by meaning for papers like this</a>' in html
+    assert f'<a href="{escape(within)}">…within Acme Research</a>' in html
+    # Canonical URLs: served as they are, not redirected.
+    assert client.get(like_this).status_code == client.get(within).status_code == 200
 
 
 def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(client, acme_catalogue):
