@@ -8,7 +8,7 @@ import sys
 
 from django.db import connection
 
-from tests.conftest import ROOT
+from tests.catalogue import ROOT
 
 
 def test_a_command_that_needs_no_database_starts_no_server(tmp_path):

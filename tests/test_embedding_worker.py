@@ -22,7 +22,7 @@ from papers.ingest.daily_papers import parse_file
 from papers.loader import upsert_papers
 from papers.models import Paper, embedded_q
 from papers.tasks import QUEUE, embed_papers, enqueue_embedding
-from tests.conftest import LISTING_YEAR, ROOT, SEED
+from tests.catalogue import LISTING_YEAR, ROOT, SEED
 
 WORKER = [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay"]
 WORKER_TIMEOUT = 300  # seconds; loading torch on a busy 2-core machine is most of it

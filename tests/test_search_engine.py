@@ -13,26 +13,20 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from pgvector.django import CosineDistance
 
-from papers.models import Organization, Paper, embedded_q
+from papers.models import Paper, embedded_q
 from search.engine import search
 from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
 from search.state import SearchState
-from tests.catalogue import paper
-
-LIFL = "LIFL: A Lightweight"
-INFINITE = "Infinite-LLM"
-INSTINFER = "InstInfer"
-TOKENRING = "TokenRing"
-HORIZON = "Horizon-LM"  # undated
-XLLM = "xLLM Technical Report"
-THUNDER = "ThunderAgent"
-POLCA = "POLCA: Power Oversubscription"
-COMMUNITY = "Real-Time Community Detection"
-
-ORGS = {
-    "acme": ("Acme Research", [INFINITE, INSTINFER, TOKENRING, HORIZON]),
-    "beta": ("Beta Institute", [XLLM, THUNDER, LIFL]),
-}
+from tests.catalogue import (
+    COMMUNITY,
+    INFINITE,
+    INSTINFER,
+    LIFL,
+    POLCA,
+    THUNDER,
+    XLLM,
+    paper,
+)
 
 
 def run(query: str, **kwargs):
@@ -60,17 +54,6 @@ def keyword_matches(websearch: str) -> set[int]:
     """An independent oracle: papers whose tsvector matches, through the ORM."""
     query = SearchQuery(websearch, search_type="websearch", config="english")
     return set(Paper.objects.filter(search_vector=query).values_list("pk", flat=True))
-
-
-@pytest.fixture
-def catalogue(demo_catalogue):
-    """The demo catalogue with two more organizations (changing the organization keeps vectors)."""
-    for slug, (name, prefixes) in ORGS.items():
-        org = Organization.objects.create(slug=slug, name=name)
-        for prefix in prefixes:
-            assert Paper.objects.filter(title__startswith=prefix).update(organization=org) == 1
-    assert Paper.objects.count() == 57
-    assert not Paper.objects.exclude(embedded_q()).exists()
 
 
 @pytest.fixture
