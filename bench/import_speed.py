@@ -1,10 +1,11 @@
 """Import speed: parsing a listing, and writing papers through the app's loader.
 
-    .venv/bin/python bench/import_speed.py [--n 5183] [--rounds 2]
+    .venv/bin/python bench/import_speed.py [--dataset DIR] [--n 5183] [--rounds 2]
 
-Parsing: the demo Daily Papers listing, parsed --rounds × 20 times. Writing: the first N SciFact
-abstracts (../shared/eval/scifact/corpus.jsonl) through `papers.loader.upsert_papers`, exactly as
-`import_papers` writes, into a throw-away database on the same server (dropped at the end):
+Parsing: the demo Daily Papers listing, parsed --rounds × 20 times. Writing: the first N abstracts
+of a BEIR data set (--dataset, by default SciFact at ../shared/eval/scifact) through
+`papers.loader.upsert_papers`, exactly as `import_papers` writes, into a throw-away database on
+the same server (dropped at the end):
 
 - "new": every paper inserted, into an empty catalogue;
 - "new, postings off": the same with the postings triggers disabled (papers.PaperTerm; the loader
@@ -19,15 +20,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from benchkit import ROOT, header, setup_django
+from benchkit import ROOT, add_dataset_argument, header, load_dataset, setup_django
 
-CORPUS = ROOT.parent / "shared" / "eval" / "scifact"
 DATABASE_SUFFIX = "_bench_import"
 TRIGGERS = ("papers_paper_terms_insert", "papers_paper_terms_update")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_dataset_argument(parser)
     parser.add_argument("--n", type=int, default=5183, help="papers to write (default 5183)")
     parser.add_argument("--rounds", type=int, default=2, help="repetitions (default 2)")
     args = parser.parse_args()
@@ -37,13 +38,8 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from config.database import create_database, drop_database, using_database
     from papers.ingest.daily_papers import parse_file
-    from search.evaluation import (
-        create_database,
-        drop_database,
-        load_dataset,
-        using_database,
-    )
 
     listing = ROOT / "papers" / "demo" / "daily_papers.txt"
     parse_times = []
@@ -52,7 +48,7 @@ def main() -> None:
         parsed = parse_file(listing, year=2026)
         parse_times.append(time.perf_counter() - started)
 
-    records = scifact_records(load_dataset(CORPUS, "train"), args.n)
+    records = scifact_records(load_dataset(args.dataset), args.n)
     database = settings.DATABASES["default"]["NAME"] + DATABASE_SUFFIX
     drop_database(database)
     create_database(database)
@@ -85,7 +81,7 @@ def main() -> None:
 
 
 def scifact_records(dataset, n: int) -> list:
-    from search.evaluation import SOURCE_PREFIX, BeirRecord
+    from evaluation.catalogue import SOURCE_PREFIX, BeirRecord
 
     items = list(dataset.corpus.items())[:n]
     return [

@@ -259,7 +259,7 @@ def _wait_for_replay(lsn: str | None = None) -> float:
 def _drop_database() -> None:
     from django.db import connections
 
-    from search.evaluation import drop_database
+    from config.database import drop_database
 
     for connection in connections.all():
         connection.close()

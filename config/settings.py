@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     # papers before django_tasks_db: its `db_worker` command wraps the stock one.
     "papers",
     "search",
+    "evaluation",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -6,7 +6,14 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from papers import keyword_index
-from papers.models import Organization, Paper, embedded_q, failed_q, pending_q
+from papers.models import (
+    EmbeddingState,
+    Organization,
+    Paper,
+    embedded_q,
+    failed_q,
+    pending_q,
+)
 from papers.tasks import enqueue_embedding
 
 
@@ -32,13 +39,17 @@ class EmbeddingStateFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("indexed", "indexed"),
-            ("pending", "pending (missing or stale)"),
-            ("failed", "failed"),
+            (EmbeddingState.INDEXED, EmbeddingState.INDEXED.label),
+            (EmbeddingState.PENDING, "pending (missing or stale)"),
+            (EmbeddingState.FAILED, EmbeddingState.FAILED.label),
         ]
 
     def queryset(self, request, queryset):
-        states = {"indexed": embedded_q, "pending": pending_q, "failed": failed_q}
+        states = {
+            EmbeddingState.INDEXED: embedded_q,
+            EmbeddingState.PENDING: pending_q,
+            EmbeddingState.FAILED: failed_q,
+        }
         state = states.get(self.value())
         return queryset.filter(state()) if state else queryset
 
@@ -74,7 +85,7 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.display(description="embedding")
     def embedding_state(self, paper: Paper) -> str:
-        return paper.embedding_state
+        return paper.embedding_state.label
 
     def save_model(self, request, obj: Paper, form, change: bool) -> None:
         super().save_model(request, obj, form, change)

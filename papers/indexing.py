@@ -8,7 +8,7 @@ being embedded, and a worker that dies mid-batch releases its rows with its conn
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -41,6 +41,17 @@ def embed_ids(ids: Sequence[int]) -> EmbedOutcome:
     for chunk in chunks(sorted(set(ids)), settings.EMBEDDING_BATCH_SIZE):
         _embed_chunk(list(chunk), outcome)
     return outcome
+
+
+def embed_here(ids: Sequence[int], *, progress: Callable[[int], None] | None = None) -> int:
+    """Embed papers in this process instead of the worker (`embed_papers --sync`, `evaluate`),
+    a task's worth at a time; progress(n) after each. Returns how many vectors were written."""
+    written = 0
+    for chunk in chunks(ids, settings.EMBEDDING_TASK_SIZE):
+        written += embed_ids(chunk).written
+        if progress:
+            progress(len(chunk))
+    return written
 
 
 def _embed_chunk(chunk: list[int], outcome: EmbedOutcome) -> None:

@@ -46,19 +46,22 @@ def upsert_papers(
     *,
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
+    queue_embeddings: bool = True,
 ) -> ImportSummary:
     """Insert new papers, update changed ones, leave the rest; one transaction per batch.
 
     Each batch's new and changed papers are written into the keyword index in the same
-    transaction (findable by words once it commits), and queued for embedding after it.
-    Segments are merged once the import is done.
+    transaction (findable by words once it commits), and queued for embedding after it unless
+    queue_embeddings is false (a caller that embeds them itself, where no worker runs). Segments
+    are merged once the import is done.
     """
     summary = ImportSummary()
     for batch in chunks(_drop_duplicates(records, summary), batch_size):
         with transaction.atomic():
             ids = _upsert_batch(batch, summary)
             keyword_index.flush(ids)
-            transaction.on_commit(lambda ids=ids: _enqueue_embedding(ids))
+            if queue_embeddings:
+                transaction.on_commit(lambda ids=ids: _enqueue_embedding(ids))
         summary.changed_ids.extend(ids)
         if on_batch:
             on_batch(len(batch))

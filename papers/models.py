@@ -63,6 +63,13 @@ def failed_q() -> Q:
     return ~embedded_q() & Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)
 
 
+class EmbeddingState(models.TextChoices):
+    INDEXED = "indexed", "indexed"
+    STALE = "stale", "stale (text changed since)"
+    PENDING = "pending", "pending"
+    FAILED = "failed", "failed"
+
+
 class Paper(models.Model):
     title = models.TextField()
     abstract = models.TextField()
@@ -152,16 +159,16 @@ class Paper(models.Model):
         return reverse("paper", kwargs={"pk": self.pk, "slug": self.slug})
 
     @property
-    def embedding_state(self) -> str:
+    def embedding_state(self) -> EmbeddingState:
         if (
             self.embedding is not None
             and self.embedding_model == settings.EMBEDDING_MODEL
             and self.embedding_current
         ):
-            return "indexed"
+            return EmbeddingState.INDEXED
         if self.embedding_attempts >= settings.EMBEDDING_MAX_ATTEMPTS:
-            return "failed"
-        return "stale" if self.embedding is not None else "pending"
+            return EmbeddingState.FAILED
+        return EmbeddingState.STALE if self.embedding is not None else EmbeddingState.PENDING
 
 
 class KeywordSegment(models.Model):

@@ -25,7 +25,7 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "fallback": _fallback(results),
             "results": [_hit_json(request, hit) for hit in results.hits],
             "facets": {
-                "scope": results.facet_scope,
+                "scope": "all matches" if results.exhaustive else "top candidates",
                 "organizations": [
                     {"slug": f.slug, "name": f.name, "count": f.count} for f in results.facets
                 ],
@@ -70,6 +70,6 @@ def _fallback(results: Results) -> str | None:
     """Why these results are not exact matches, as the page's notice says it."""
     if results.meaning_fallback:
         return "meaning"  # nothing matched the typed syntax: the closest in meaning
-    if results.typo_fallback:
+    if results.similar_titles:
         return "similar_titles"  # no word matched: titles that look like the query (a typo)
     return None

@@ -51,7 +51,7 @@ class Hit:
     score: float | None
     keyword_rank: int | None
     semantic_rank: int | None
-    fuzzy: bool  # matched by title similarity (a typo), not by full text
+    similar_title: bool  # matched by title similarity (a typo), not by full text
     title_marked: str | None  # the title with matched terms between HIGHLIGHT_START/STOP
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
 
@@ -70,10 +70,11 @@ class Results:
     hits: list[Hit]
     total: int
     facets: list[OrgFacet] = field(default_factory=list)
-    facet_scope: str = "all matches"  # or "top candidates" for the vector side
+    # Whether the candidates (total, facet counts) are every match, or by meaning the top ones.
+    exhaustive: bool = True
     total_approximate: bool = False  # a typed phrase was checked only as far as this page
     not_indexed: int = 0  # papers not yet searchable by meaning
-    typo_fallback: bool = False  # some keyword matches came from title similarity
+    similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
 
     @property
@@ -103,7 +104,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
             results = _ranked_in_numpy(cursor, query, docs, with_facets)
         else:
             results = _fused(cursor, query, docs, with_facets)
-    results.typo_fallback = any(h.fuzzy for h in results.hits)
+    results.similar_titles = any(h.similar_title for h in results.hits)
     return results
 
 
@@ -192,7 +193,7 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
             )
             if ranked
             else [None] * len(page_ids),
-            "fuzzy": found.fuzzy,
+            "similar_title": found.similar_title,
             "match": query.text.match if query.text else "",
         }
         | HEADLINE_PARAMS,
@@ -209,7 +210,7 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
 class _Found:
     total: int
     facet_orgs: np.ndarray
-    fuzzy: bool = False
+    similar_title: bool = False  # titles that look like the query (a typo), not word matches
     approximate: bool = False
     ids: np.ndarray | None = None  # every match and its score, for ranks under other sorts
     scores: np.ndarray | None = None
@@ -271,7 +272,7 @@ def _typo(cursor, query: Query, docs: DocTable, filters: keyword.Filters, n: int
     ids, scores = _typo_candidates(cursor, query, docs, filters)
     order = np.lexsort((ids, -scores))
     ids, scores = ids[order], scores[order]
-    return ids[:n], scores[:n], _Found(len(ids), docs.org[ids], fuzzy=True)
+    return ids[:n], scores[:n], _Found(len(ids), docs.org[ids], similar_title=True)
 
 
 def _typo_candidates(cursor, query: Query, docs: DocTable, filters: keyword.Filters):
@@ -288,7 +289,7 @@ def _typo_candidates(cursor, query: Query, docs: DocTable, filters: keyword.Filt
 
 
 def _has_terms(cursor, text: TextQuery) -> bool:
-    cursor.execute("SELECT length(to_tsvector('english', %s)) > 0", [text.rank])
+    cursor.execute("SELECT length(to_tsvector('english', %s)) > 0", [text.rank_words])
     return cursor.fetchone()[0]
 
 
@@ -304,7 +305,7 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     rows = list(_named_rows(cursor))
     hits = [_hit(row) for row in rows]
     total = rows[0]["total"] if rows else _count_when_past_the_end(cursor, sql, state)
-    results = Results(state=state, hits=hits, total=total, facet_scope="top candidates")
+    results = Results(state=state, hits=hits, total=total, exhaustive=False)
     if with_facets:
         if inline and rows:
             counts, not_indexed = rows[0]["facets"], rows[0]["not_indexed"]
@@ -363,7 +364,9 @@ def _keyword_candidates(
     if not matches.matched_any:
         filters = _filters(cursor, query.state)
         ids, scores, _ = _typo(cursor, query, docs, filters, query.depth)
-        return KeywordCandidates(tuple(ids.tolist()), tuple(scores.tolist()), fuzzy=bool(len(ids)))
+        return KeywordCandidates(
+            tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids))
+        )
     ids, scores = keyword.top(cursor, matches, query.depth, docs)
     match_ids = None
     if query.strict:
@@ -440,7 +443,7 @@ def _hit(row: dict) -> Hit:
     # PostgreSQL computes the fused score as numeric: a Decimal, which JSON writes as a string.
     score = None if row["score"] is None else float(row["score"])
     return Hit(
-        paper, score, row["keyword_rank"], row["semantic_rank"], row["fuzzy"],
+        paper, score, row["keyword_rank"], row["semantic_rank"], row["similar_title"],
         row["title_marked"], row["snippet_marked"],
     )  # fmt: skip
 

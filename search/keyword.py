@@ -87,6 +87,7 @@ class KeywordMatches:
     phrase_query: str = ""  # typed syntax with a phrase: matches are checked as they are shown
     estimated_total: int | None = None  # when some were not checked: the count they likely make
     any_org: KeywordMatches | None = None  # the same without the organization filter
+    idf_sum: float = 0.0  # the query's weight: what min_coverage is a share of
 
     def without_org_filter(self) -> KeywordMatches:
         return self.any_org or self
@@ -103,7 +104,7 @@ class KeywordMatches:
 def find(
     cursor, text: TextQuery, filters: Filters, tuning: KeywordTuning, docs: DocTable
 ) -> KeywordMatches:
-    cursor.execute(TERMS_AND_POSTINGS, {"rank": text.rank, "match": text.match})
+    cursor.execute(TERMS_AND_POSTINGS, {"rank": text.rank_words, "match": text.match})
     rows = cursor.fetchall()
     rank_terms, query_text = rows[0][:2]
     tree = tsquery.parse(query_text)
@@ -131,6 +132,7 @@ def find(
         matched_any=len(in_dates) > 0,
         facet_orgs=docs.org[in_dates[strong]],
         phrase_query=text.match if tree.has_phrase() else "",
+        idf_sum=idf_sum,
     )
     if filters.org_ids is None:
         return every_org

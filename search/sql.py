@@ -93,7 +93,7 @@ class KeywordCandidates:
 
     ids: tuple[int, ...] = ()
     scores: tuple[float, ...] = ()
-    fuzzy: bool = False  # titles that look like the query (a typo), not word matches
+    similar_title: bool = False  # titles that look like the query (a typo), not word matches
     matched_any: bool = False  # a paper within the filters has a typed word
     match_ids: tuple[int, ...] | None = None  # typed syntax in hybrid: meaning ranks only these
 
@@ -126,14 +126,14 @@ class FusedSQL:
         sql = f"""
         {self._with()}
         , page AS (
-            SELECT f.id, f.score, f.keyword_rank, f.semantic_rank, f.fuzzy,
+            SELECT f.id, f.score, f.keyword_rank, f.semantic_rank, f.similar_title,
                    count(*) OVER () AS total,
                    row_number() OVER (ORDER BY {SORT_ORDER[self.sort]}) AS position
             FROM fused f JOIN {PAPER} p ON p.id = f.id
             ORDER BY position
             LIMIT %(limit)s OFFSET %(offset)s
         )
-        SELECT {HIT_COLUMNS}, pg.score, pg.keyword_rank, pg.semantic_rank, pg.fuzzy,
+        SELECT {HIT_COLUMNS}, pg.score, pg.keyword_rank, pg.semantic_rank, pg.similar_title,
                {self._headlines()}, pg.total, {facets}
         FROM page pg JOIN {PAPER} p ON p.id = pg.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
@@ -147,6 +147,11 @@ class FusedSQL:
         sql = f"""{self._with()}
         SELECT f.id, f.keyword_rank, f.semantic_rank, f.score FROM fused f
         JOIN {PAPER} p ON p.id = f.id ORDER BY {SORT_ORDER["relevance"]}"""
+        return sql, self.params()
+
+    def nearest(self) -> tuple[str, dict]:
+        """The nearest papers by meaning with their cosine similarity, before any floor."""
+        sql = f"WITH {self._semantic_cte()} SELECT id, 1 - distance FROM nearest ORDER BY distance"
         return sql, self.params()
 
     def count(self) -> tuple[str, dict]:
@@ -169,7 +174,7 @@ class FusedSQL:
     def _keyword_cte(self) -> str:
         return """
         keyword AS (
-            SELECT k.id, k.score, k.rank, %(fuzzy)s AS fuzzy
+            SELECT k.id, k.score, k.rank, %(similar_title)s AS similar_title
             FROM unnest(%(keyword_ids)s::bigint[], %(keyword_scores)s::float8[])
                  WITH ORDINALITY AS k(id, score, rank)
         )"""
@@ -213,12 +218,12 @@ class FusedSQL:
             return f"""
             SELECT coalesce(k.id, s.id) AS id, k.rank AS keyword_rank, s.rank AS semantic_rank,
                    {FUSED_SCORE[self.tuning.fusion]} AS score,
-                   coalesce(k.fuzzy, false) AS fuzzy
+                   coalesce(k.similar_title, false) AS similar_title
             FROM (SELECT * FROM keyword WHERE rank <= %(depth)s) k
             FULL OUTER JOIN semantic s ON s.id = k.id"""
         return """
             SELECT id, NULL::bigint AS keyword_rank, rank AS semantic_rank,
-                   similarity AS score, false AS fuzzy
+                   similarity AS score, false AS similar_title
             FROM semantic"""
 
     def _headlines(self) -> str:
@@ -253,7 +258,7 @@ class FusedSQL:
             params |= {
                 "keyword_ids": list(self.keyword.ids),
                 "keyword_scores": list(self.keyword.scores),
-                "fuzzy": self.keyword.fuzzy,
+                "similar_title": self.keyword.similar_title,
                 "match_ids": list(self.keyword.match_ids or ()),
             }
         return params | HEADLINE_PARAMS
@@ -275,7 +280,7 @@ def rows_sql(text: TextQuery | None) -> str:
     """The hits of a page ranked elsewhere (keyword search, browsing), in the given order."""
     return f"""
     SELECT {HIT_COLUMNS}, k.score, k.keyword_rank, NULL::bigint AS semantic_rank,
-           %(fuzzy)s AS fuzzy, {headlines_sql(text)}
+           %(similar_title)s AS similar_title, {headlines_sql(text)}
     FROM unnest(%(ids)s::bigint[], %(scores)s::float8[], %(ranks)s::bigint[])
          WITH ORDINALITY AS k(id, score, keyword_rank, position)
     JOIN {PAPER} p ON p.id = k.id

@@ -17,7 +17,7 @@ from papers.embeddings import get_embedder
 from papers.indexing import embedding_status
 from papers.models import Paper
 from papers.tasks import QUEUE
-from tests.conftest import import_seed
+from tests.catalogue import import_seed
 
 MAX_ATTEMPTS = 2
 BROKEN_MODEL = "/nonexistent/sentence-transformers-model"

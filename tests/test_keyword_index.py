@@ -23,7 +23,8 @@ from tests.catalogue import INFINITE, paper
 # Every (paper, lexeme, title count, abstract count, extra count) read from the tsvectors.
 FROM_VECTORS = """
     SELECT p.id, u.lexeme, cardinality(array_positions(u.weights, 'A')),
-           cardinality(array_positions(u.weights, 'B')), cardinality(array_positions(u.weights, 'C'))
+           cardinality(array_positions(u.weights, 'B')),
+           cardinality(array_positions(u.weights, 'C'))
     FROM papers_paper p, unnest(p.search_vector) u ORDER BY 1, 2
 """
 
@@ -158,7 +159,7 @@ def test_scores_equal_bm25_computed_in_sql_from_the_tsvectors(demo_catalogue, q)
     got = dict(zip(found.ids.tolist(), found.scores.tolist(), strict=True))
     assert got.keys() == expected.keys()
     assert all(math.isclose(got[pk], expected[pk], rel_tol=1e-9) for pk in got)
-    assert settings.SEARCH_EXTRA_WEIGHT == tuning.extra_weight
+    assert tuning.extra_weight == settings.SEARCH_EXTRA_WEIGHT
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,26 +13,20 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from pgvector.django import CosineDistance
 
-from papers.models import Organization, Paper, embedded_q
+from papers.models import Paper, embedded_q
 from search.engine import search
 from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
 from search.state import SearchState
-from tests.catalogue import paper
-
-LIFL = "LIFL: A Lightweight"
-INFINITE = "Infinite-LLM"
-INSTINFER = "InstInfer"
-TOKENRING = "TokenRing"
-HORIZON = "Horizon-LM"  # undated
-XLLM = "xLLM Technical Report"
-THUNDER = "ThunderAgent"
-POLCA = "POLCA: Power Oversubscription"
-COMMUNITY = "Real-Time Community Detection"
-
-ORGS = {
-    "acme": ("Acme Research", [INFINITE, INSTINFER, TOKENRING, HORIZON]),
-    "beta": ("Beta Institute", [XLLM, THUNDER, LIFL]),
-}
+from tests.catalogue import (
+    COMMUNITY,
+    INFINITE,
+    INSTINFER,
+    LIFL,
+    POLCA,
+    THUNDER,
+    XLLM,
+    paper,
+)
 
 
 def run(query: str, **kwargs):
@@ -60,17 +54,6 @@ def keyword_matches(websearch: str) -> set[int]:
     """An independent oracle: papers whose tsvector matches, through the ORM."""
     query = SearchQuery(websearch, search_type="websearch", config="english")
     return set(Paper.objects.filter(search_vector=query).values_list("pk", flat=True))
-
-
-@pytest.fixture
-def catalogue(demo_catalogue):
-    """The demo catalogue with two more organizations (changing the organization keeps vectors)."""
-    for slug, (name, prefixes) in ORGS.items():
-        org = Organization.objects.create(slug=slug, name=name)
-        for prefix in prefixes:
-            assert Paper.objects.filter(title__startswith=prefix).update(organization=org) == 1
-    assert Paper.objects.count() == 57
-    assert not Paper.objects.exclude(embedded_q()).exists()
 
 
 @pytest.fixture
@@ -134,8 +117,8 @@ def test_an_exact_term_finds_its_paper_first_in_keyword_mode(catalogue):
     assert titles(results)[0].startswith(INFINITE)
     assert results.total == 1
     hit = results.hits[0]
-    assert (hit.keyword_rank, hit.semantic_rank, hit.fuzzy) == (1, None, False)
-    assert not results.typo_fallback
+    assert (hit.keyword_rank, hit.semantic_rank, hit.similar_title) == (1, None, False)
+    assert not results.similar_titles
     marked = f"{HIGHLIGHT_START}DistAttention{HIGHLIGHT_STOP}"
     assert marked in hit.title_marked
     assert marked in hit.snippet_marked
@@ -202,34 +185,34 @@ def test_plain_words_match_any_word_and_rank_the_paper_with_most_of_them_first(c
 
 def test_a_typo_falls_back_to_similar_titles(catalogue):
     results = run("q=DistAtention&mode=keyword")
-    assert results.typo_fallback
+    assert results.similar_titles
     assert titles(results)[0].startswith(INFINITE)
-    assert results.hits[0].fuzzy
+    assert results.hits[0].similar_title
     assert results.hits[0].keyword_rank == 1
 
 
 def test_a_typo_in_hybrid_mode_still_puts_the_paper_first(catalogue):
     results = run("q=DistAtention")
-    assert results.typo_fallback
+    assert results.similar_titles
     assert titles(results)[0].startswith(INFINITE)
 
 
-def test_the_typo_fallback_respects_filters(catalogue):
+def test_similar_titles_respect_filters(catalogue):
     results = run("q=DistAtention&mode=keyword&org=beta")
     assert INFINITE not in " ".join(titles(results))
     assert all(hit.paper.organization.slug == "beta" for hit in results.hits)
 
 
-def test_a_query_with_matches_does_not_use_the_typo_fallback(catalogue):
+def test_a_query_with_matches_does_not_fall_back_to_similar_titles(catalogue):
     results = run("q=serving&mode=keyword")
     assert results.hits
-    assert not results.typo_fallback
-    assert not any(hit.fuzzy for hit in results.hits)
+    assert not results.similar_titles
+    assert not any(hit.similar_title for hit in results.hits)
 
 
 def test_keyword_mode_says_nothing_matches_a_made_up_word(catalogue):
     results = run("q=qwzxjv&mode=keyword")
-    assert (results.hits, results.total, results.typo_fallback) == ([], 0, False)
+    assert (results.hits, results.total, results.similar_titles) == ([], 0, False)
 
 
 def test_hybrid_hits_carry_both_ranks_and_the_fused_score(catalogue):
@@ -612,7 +595,7 @@ def _facets(results) -> dict[str, int]:
 def test_facets_count_every_organization_of_the_matches(catalogue):
     results = run("")
     assert _facets(results) == {"acme": 4, "beta": 3, "microsoft": 1, "pekinguniversity": 1}
-    assert results.facet_scope == "all matches"
+    assert results.exhaustive
     assert [f.count for f in results.facets] == sorted(
         (f.count for f in results.facets), reverse=True
     )
@@ -634,13 +617,13 @@ def test_facets_follow_the_query_and_the_date_filter(catalogue):
         if p.organization and p.published and p.published >= date(2025, 1, 1):
             expected[p.organization.slug] = expected.get(p.organization.slug, 0) + 1
     assert _facets(results) == expected == {"beta": 2}
-    assert results.facet_scope == "all matches"
+    assert results.exhaustive
 
 
 def test_facets_of_a_search_by_meaning_count_the_candidates(catalogue):
     for mode in ("hybrid", "semantic"):
         results = run(f"q=KV+cache&mode={mode}")
-        assert results.facet_scope == "top candidates"
+        assert not results.exhaustive
         assert _facets(results) == {"acme": 4, "beta": 3, "microsoft": 1, "pekinguniversity": 1}
 
 

@@ -12,7 +12,7 @@ from papers.loader import upsert_papers
 
 
 class Command(BaseCommand):
-    help = "Import Hugging Face Daily Papers listings (the format of ../shared/seeds/)."
+    help = "Import Hugging Face Daily Papers listings (the format of papers/demo/daily_papers.txt)."
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
