@@ -19,6 +19,9 @@ def search_api(request: HttpRequest) -> JsonResponse:
         {
             "query": state.to_dict(),
             "total": results.total,
+            # True when a typed phrase was checked only as far as this page: then the total is
+            # the checked matches plus the expected share of the rest.
+            "total_approximate": results.total_approximate,
             "page": state.page,
             "pages": results.pages,
             "not_indexed": results.not_indexed,
