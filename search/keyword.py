@@ -51,7 +51,7 @@ VERIFY = """
 SELECT id FROM papers_paper
 WHERE id = ANY(%(ids)s) AND search_vector @@ websearch_to_tsquery('english', %(match)s)
 """
-SORT_KEYS = ("relevance", "newest", "oldest", "upvotes")
+SAMPLE = 100  # unchecked phrase matches checked at random to estimate the total
 
 
 @dataclass(frozen=True)
@@ -166,21 +166,25 @@ def top(
         good = {row[0] for row in cursor.fetchall()}
         kept.extend(int(i) for i in batch if int(matches.ids[i]) in good)
         checked += len(batch)
-    _settle_count(matches, order[:checked], kept)
+    _settle_count(cursor, matches, order[:checked], kept)
     chosen = np.array(kept[:n], dtype=np.int64)
     return matches.ids[chosen], matches.scores[chosen]
 
 
-def _settle_count(matches: KeywordMatches, checked: np.ndarray, kept: list[int]) -> None:
-    """After checking part of the matches: drop the false ones; estimate the rest's share."""
-    if len(checked) == 0:
-        return
-    share = len(kept) / len(checked)
+def _settle_count(cursor, matches: KeywordMatches, checked: np.ndarray, kept: list[int]) -> None:
+    """After checking the best matches: drop the false ones, and estimate how many of the
+    unchecked rest hold the phrase from a random sample of them (the best ones are no fair
+    sample: high scores and the words standing side by side go together)."""
     rest = np.setdiff1d(np.arange(len(matches.ids)), checked, assume_unique=True)
+    estimate = None
+    if len(rest):
+        sample = np.random.default_rng(0).choice(rest, size=min(SAMPLE, len(rest)), replace=False)
+        cursor.execute(VERIFY, {"ids": matches.ids[sample].tolist(), "match": matches.phrase_query})
+        share = len(cursor.fetchall()) / len(sample)
+        estimate = len(kept) + round(share * len(rest))
     keep = np.sort(np.concatenate([np.array(kept, dtype=np.int64), rest]))
     matches.ids, matches.scores = matches.ids[keep], matches.scores[keep]
-    # The count shown: every checked match plus the expected share of the unchecked ones.
-    matches.estimated_total = len(kept) + round(share * len(rest)) if len(rest) else None
+    matches.estimated_total = estimate
 
 
 def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np.ndarray:

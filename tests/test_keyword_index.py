@@ -171,3 +171,41 @@ def test_a_committed_import_is_found_by_words_in_the_next_search(demo_catalogue_
     assert keyword_titles("quokka") == ["Quokka serving"]
     Paper.objects.filter(key="q:1").delete()
     assert keyword_titles("quokka") == []
+
+
+def test_a_phrase_search_checks_as_far_as_its_page_and_says_its_total_is_an_estimate(db):
+    together = [f"Alpha beta study {i}" for i in range(150)]
+    apart = [f"Beta then alpha study {i}" for i in range(150)]
+    Paper.objects.bulk_create(
+        Paper(title=t, abstract="A note.", key=f"t:{t}", source="test") for t in together + apart
+    )
+    results = search(SearchState.from_query({"q": '"alpha beta"', "mode": "keyword"}))
+    assert {hit.paper.title for hit in results.hits} <= set(together)
+    assert len(results.hits) == 20
+    assert results.total_approximate
+    assert 100 <= results.total <= 200  # 150 really match; the unchecked rest is estimated
+
+    every = search(SearchState.from_query({"q": '"alpha beta"', "mode": "keyword", "page": "8"}))
+    assert {hit.paper.title for hit in every.hits} <= set(together)
+    assert every.total == 150 and not every.total_approximate  # checked them all by page 8
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("'breast' <-> 'cancer' & !'mice'", "and(phrase(breast, cancer), not(mice))"),
+        ("'insulin' | 'glucos'", "or(insulin, glucos)"),
+        ("( 'a' | 'b' ) & 'c'", "and(or(a, b), c)"),
+        ("'it''s' <2> 'fine'", "phrase(it's, fine)"),
+    ],
+)
+def test_tsquery_text_parses_into_the_expression_postgres_meant(text, expected):
+    from search import tsquery
+
+    def show(node):
+        if node.op == "term":
+            return node.lexeme
+        return f"{node.op}({', '.join(show(a) for a in node.args)})"
+
+    assert show(tsquery.parse(text)) == expected
+    assert tsquery.parse("") is None
