@@ -143,6 +143,13 @@ class Paper(models.Model):
                 condition=Q(embedding__isnull=True) | Q(embedding_current=False),
             ),
             models.Index(fields=["embedding_model"], name="paper_embedding_model"),
+            # The footer's failed count and embedding rate read these, not the table.
+            models.Index(
+                fields=["embedding_attempts"],
+                name="paper_embedding_attempts",
+                condition=Q(embedding_attempts__gt=0),
+            ),
+            models.Index(fields=["embedded_at"], name="paper_embedded_at"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from django.conf import settings
 
+from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search import keyword
 from search.keyword_docs import DocTable, day_number, doc_table
@@ -24,8 +25,6 @@ from search.query_text import TextQuery, parse_text_query
 from search.replicas import on_replica, search_connection
 from search.sql import (
     HEADLINE_PARAMS,
-    NOT_INDEXED,
-    NOT_INDEXED_CAP,
     FusedSQL,
     KeywordCandidates,
     Tuning,
@@ -73,6 +72,7 @@ class Results:
     # Whether the candidates (total, facet counts) are every match, or by meaning the top ones.
     exhaustive: bool = True
     total_approximate: bool = False  # a typed phrase was checked only as far as this page
+    catalogue_size: int = 0  # papers in the catalogue, counted without a scan
     not_indexed: int = 0  # papers not yet searchable by meaning
     similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
@@ -105,6 +105,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
         else:
             results = _fused(cursor, query, docs, with_facets)
     results.similar_titles = any(h.similar_title for h in results.hits)
+    results.catalogue_size = docs.alive
     return results
 
 
@@ -411,11 +412,11 @@ def _org_counts(cursor, orgs: np.ndarray) -> tuple[list, int]:
     best = np.lexsort((values, -counts))[:FACET_LIMIT]
     wanted = dict(zip(values[best].tolist(), counts[best].tolist(), strict=True))
     cursor.execute(
-        f"SELECT ({NOT_INDEXED}), ARRAY(SELECT ARRAY[id::text, slug, name]"
+        f"SELECT ({NOT_EMBEDDED}), ARRAY(SELECT ARRAY[id::text, slug, name]"
         " FROM papers_organization WHERE id = ANY(%(ids)s))",
         {
             "ids": list(wanted),
-            "not_indexed_cap": NOT_INDEXED_CAP,
+            "not_embedded_cap": NOT_EMBEDDED_CAP,
             "model": settings.EMBEDDING_MODEL,
         },
     )

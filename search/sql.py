@@ -13,6 +13,7 @@ from datetime import date
 
 from django.conf import settings
 
+from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search.keyword import KeywordTuning
 from search.query_text import TextQuery
@@ -49,7 +50,6 @@ SORT_ORDER = {
 HIT_COLUMNS = """
     p.id, p.title, p.abstract, p.published, p.upvotes, p.authors_count, p.source, p.source_id,
     o.id AS org_id, o.slug AS org_slug, o.name AS org_name"""
-NOT_INDEXED_CAP = 100_000  # counting past it would cost a scan per search during an import
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class FusedSQL:
         """One ranked page; every row also carries the number of candidates and, when asked,
         the facets of this very candidate set (no second pass over it)."""
         facets = (
-            f"({_FACETS_JSON}) AS facets, ({NOT_INDEXED}) AS not_indexed"
+            f"({_FACETS_JSON}) AS facets, ({NOT_EMBEDDED}) AS not_indexed"
             if with_facets
             else "NULL AS facets, NULL AS not_indexed"
         )
@@ -160,7 +160,7 @@ class FusedSQL:
     def facets(self) -> tuple[str, dict]:
         """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
         most first), and how many papers lack a current vector."""
-        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({NOT_INDEXED})"
+        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({NOT_EMBEDDED})"
         return sql, self.params()
 
     # --- pieces -----------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class FusedSQL:
             "min_semantic": tuning.min_semantic,
             "noise_floor": tuning.noise_floor,
             "matched_any": bool(self.keyword and self.keyword.matched_any),
-            "not_indexed_cap": NOT_INDEXED_CAP,
+            "not_embedded_cap": NOT_EMBEDDED_CAP,
         }
         if self.text:
             params |= {"match": self.text.match}
@@ -320,13 +320,3 @@ _FACETS_JSON = f"""
         LEFT JOIN {ORG} o ON o.id = p.organization_id
         GROUP BY o.slug, o.name
     ) c"""
-# Papers without a current vector of the configured model, capped: read through the partial
-# index paper_not_embedded and the index on embedding_model (`<>` written as two ranges, which
-# an index can serve), not by scanning the table on every search.
-NOT_INDEXED = f"""
-    SELECT count(*) FROM (
-        SELECT 1 FROM {PAPER} x
-        WHERE (x.embedding IS NULL OR NOT x.embedding_current)
-           OR x.embedding_model < %(model)s OR x.embedding_model > %(model)s
-        LIMIT %(not_indexed_cap)s
-    ) capped"""

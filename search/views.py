@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
-from papers.indexing import embedding_status
+from papers.indexing import backlog
 from papers.models import Paper
 from search.engine import search
 from search.similar import similar_papers
@@ -35,7 +35,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         response = render(request, "search/_results.html", context, status=status)
         response = push_url(response, canonical)
     else:
-        context["index_status"] = embedding_status()
+        context["index_status"] = backlog(results.catalogue_size)
         response = render(request, "search/index.html", context, status=status)
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))
