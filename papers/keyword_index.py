@@ -81,6 +81,18 @@ def flush(paper_ids: Sequence[int] | None = None, *, limit: int = FLUSH_LIMIT) -
     return len(ids)
 
 
+def rebuild() -> int:
+    """Write every paper's postings anew from its tsvector (after a restore, or a change to how
+    postings are packed); returns how many papers. Searches read the tsvectors meanwhile."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {DOC} SET segment_id = NULL, txid = {TXID} WHERE alive")
+        cursor.execute(f"DELETE FROM {POSTINGS}")
+        cursor.execute(f"DELETE FROM {SEGMENT}")
+    written = flush_all()
+    merge_all()
+    return written
+
+
 def flush_all() -> int:
     """Flush every pending paper, FLUSH_LIMIT at a time, then merge; returns how many."""
     total = 0

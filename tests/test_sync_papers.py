@@ -19,7 +19,7 @@ from django.utils import timezone
 from papers.models import Paper, SyncState
 from papers.sync import hf_daily
 from papers.sync.http import Client, retry_after
-from tests.conftest import ROOT
+from tests.catalogue import ROOT
 from tests.replay_server import ReplayServer, Reply
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sync"
