@@ -256,6 +256,15 @@ def open_catalogue(n: int, docs, corpus: Path, base_vectors_for, *, rebuild: boo
                 started = time.perf_counter()
                 call_command("migrate", verbosity=0, interactive=False)
                 catalogue.phases["migrate on reuse"] = time.perf_counter() - started
+            from papers import keyword_index
+
+            if keyword_index.status().pending or keyword_index.status().segments > 1:
+                started = time.perf_counter()
+                keyword_index.flush_all()
+                keyword_index.merge_all()
+                catalogue.phases["keyword index on reuse (flush, merge)"] = (
+                    time.perf_counter() - started
+                )
         return catalogue
 
     if database_exists(database):
@@ -335,6 +344,11 @@ def build(catalogue: Catalogue, base_vectors_for) -> None:
             f"{updated:,} vectors written, {not_embedded():,} papers not counted as embedded: "
             "bench/scale_catalogue.write_vectors no longer matches papers.models.embedded_q"
         )
+    from papers import keyword_index
+
+    # The loader wrote each batch's postings and merged by size tier; one segment is what
+    # `manage.py keyword_index --merge-all` leaves after a bulk import (docs/OPERATIONS.md).
+    timed("keyword index: merge every segment", keyword_index.merge_all)
     timed("VACUUM FULL papers", vacuum_full_papers)
     for index in tqdm(indexes, desc="indexes", file=sys.stderr, leave=False):
         phases[f"index {index.name} ({index.method})"] = create_index(index, n=n)
