@@ -230,13 +230,8 @@ def open_catalogue(n: int, docs, corpus: Path, base_vectors_for, *, rebuild: boo
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    from search.evaluation import (
-        MAX_DB_NAME,
-        create_database,
-        database_exists,
-        drop_database,
-        using_database,
-    )
+    from config.database import create_database, database_exists, drop_database, using_database
+    from evaluation.catalogue import MAX_DB_NAME
 
     database = f"{settings.DATABASES['default']['NAME']}_scale_{n}"
     if len(database.encode()) > MAX_DB_NAME:
@@ -710,7 +705,7 @@ def main(argv: list[str] | None = None) -> None:
     from scale_catalogue import all_paper_vectors, corpus_vectors
     from synthetic_arxiv import CorpusError, load_corpus
 
-    from search.evaluation import using_database
+    from config.database import using_database
 
     try:
         docs = load_corpus(args.corpus)

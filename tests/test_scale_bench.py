@@ -25,7 +25,7 @@ import scale  # noqa: E402
 import synthetic_arxiv  # noqa: E402
 from scale_catalogue import records_from_snapshot  # noqa: E402
 
-from search.evaluation import database_exists, drop_database, using_database  # noqa: E402
+from config.database import database_exists, drop_database, using_database  # noqa: E402
 
 TOPICS = (
     ("Insulin resistance in obese mice", "insulin", "glucose", "adipose tissue"),
