@@ -166,9 +166,10 @@ def top(
         good = {row[0] for row in cursor.fetchall()}
         kept.extend(int(i) for i in batch if int(matches.ids[i]) in good)
         checked += len(batch)
-    _settle_count(cursor, matches, order[:checked], kept)
     chosen = np.array(kept[:n], dtype=np.int64)
-    return matches.ids[chosen], matches.scores[chosen]
+    ids, scores = matches.ids[chosen], matches.scores[chosen]
+    _settle_count(cursor, matches, order[:checked], kept)  # renumbers matches.ids
+    return ids, scores
 
 
 def _settle_count(cursor, matches: KeywordMatches, checked: np.ndarray, kept: list[int]) -> None:

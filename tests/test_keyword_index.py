@@ -209,3 +209,15 @@ def test_tsquery_text_parses_into_the_expression_postgres_meant(text, expected):
 
     assert show(tsquery.parse(text)) == expected
     assert tsquery.parse("") is None
+
+
+def test_a_phrase_search_by_meaning_too_binds_meaning_to_the_checked_matches(demo_catalogue):
+    """Hybrid asks for the best matches twice (the fused list, then the set meaning is bound
+    to): the second ask must read the first one's checked, renumbered matches right."""
+    Paper.objects.bulk_create(
+        Paper(title=f"Beta then alpha {i}", abstract="A note.", key=f"b:{i}", source="test")
+        for i in range(250)
+    )
+    Paper.objects.create(title="Alpha beta", abstract="A note.", key="ab", source="test")
+    results = search(SearchState.from_query({"q": '"alpha beta"'}))
+    assert [hit.paper.title for hit in results.hits if hit.keyword_rank] == ["Alpha beta"]
