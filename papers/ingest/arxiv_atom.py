@@ -25,7 +25,14 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from papers.ingest.inputs import Input
-from papers.ingest.records import PaperRecord, ParseError, Rejected, iso_date, one_line
+from papers.ingest.records import (
+    PaperRecord,
+    ParseError,
+    Rejected,
+    iso_date,
+    normalize_arxiv_id,
+    one_line,
+)
 
 SOURCE = "arxiv-atom"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -45,6 +52,10 @@ def entry_record(entry: Element, *, path: str, line: int) -> PaperRecord | Rejec
         return Rejected(path, line, f"the arXiv API reported an error: {message}")
     if not entry_id:
         return Rejected(path, line, "entry without an <id>")
+    try:
+        source_id = normalize_arxiv_id(entry_id)
+    except ValueError as exc:
+        return Rejected(path, line, str(exc))
     published = None
     if text := (entry.findtext(f"{ATOM}published") or "").strip():
         try:
@@ -60,7 +71,7 @@ def entry_record(entry: Element, *, path: str, line: int) -> PaperRecord | Rejec
         source=SOURCE,
         line=line,
         path=path,
-        source_id=entry_id,
+        source_id=source_id,
         published=published,
         authors=tuple(
             one_line(a.findtext(f"{ATOM}name") or "") for a in entry.findall(f"{ATOM}author")

@@ -25,7 +25,7 @@ from typing import Any
 from pylatexenc.latex2text import LatexNodes2Text
 
 from papers.ingest.inputs import MAX_LINE, Input
-from papers.ingest.records import PaperRecord, Rejected, iso_date, one_line
+from papers.ingest.records import PaperRecord, Rejected, iso_date, normalize_arxiv_id, one_line
 
 SOURCE = "arxiv-jsonl"
 
@@ -58,6 +58,7 @@ def line_record(obj: Any, *, path: str, line: int) -> PaperRecord | Rejected:
     if not obj.get("id"):
         return Rejected(path, line, "no id")
     try:
+        source_id = normalize_arxiv_id(obj["id"])
         published = _published(obj)
     except ValueError as exc:
         return Rejected(path, line, str(exc))
@@ -69,7 +70,7 @@ def line_record(obj: Any, *, path: str, line: int) -> PaperRecord | Rejected:
         source=SOURCE,
         line=line,
         path=path,
-        source_id=obj["id"],
+        source_id=source_id,
         published=published,
         authors=_authors(obj),
         categories=tuple(categories.split()) if isinstance(categories, str) else (),

@@ -21,7 +21,14 @@ from typing import Any
 from django.utils.text import slugify
 
 from papers.ingest.inputs import Input
-from papers.ingest.records import PaperRecord, ParseError, Rejected, iso_date
+from papers.ingest.records import (
+    PaperRecord,
+    ParseError,
+    Rejected,
+    iso_date,
+    normalize_arxiv_id,
+    one_line,
+)
 
 SOURCE = "hf-daily-json"
 MAX_ITEM = 8 * 1024 * 1024  # characters one item may span before it counts as malformed
@@ -47,6 +54,10 @@ def item_record(item: Any, *, path: str, line: int) -> PaperRecord | Rejected:
     for name, value in (("id", arxiv_id), ("title", title), ("summary", summary)):
         if value is not None and not isinstance(value, str):
             return Rejected(path, line, f"{name} is not a string: {value!r}")
+    try:
+        source_id = normalize_arxiv_id(arxiv_id) if arxiv_id else ""
+    except ValueError as exc:
+        return Rejected(path, line, str(exc))
     published = None
     if (when := pick("publishedAt")) is not None:
         try:
@@ -55,12 +66,12 @@ def item_record(item: Any, *, path: str, line: int) -> PaperRecord | Rejected:
             return Rejected(path, line, f"publishedAt: {exc}")
     slug, name = _organization(pick("organization"))
     return PaperRecord(
-        title=title or "",
-        abstract=summary or "",
+        title=one_line(title or ""),
+        abstract=one_line(summary or ""),
         source=SOURCE,
         line=line,
         path=path,
-        source_id=arxiv_id or "",
+        source_id=source_id,
         published=published,
         upvotes=pick("upvotes"),
         authors=_authors(paper.get("authors") or item.get("authors")),
@@ -125,6 +136,8 @@ class _ArrayReader:
             raise self._error("data after the end of the array")
 
     def _value(self) -> Any:
+        if self._next_char() == "":
+            raise self._error("the array ends too early: no closing ']' (cut off?)")
         while True:
             try:
                 value, end = self.json.raw_decode(self.buffer, self.pos)
