@@ -119,8 +119,8 @@ class _ArrayReader:
         if self._next_char() == "]":
             return self._end()
         while True:
-            line = self.line
-            yield line, self._value()
+            line, value = self._value()
+            yield line, value
             separator = self._next_char()
             if separator == "":
                 raise self._error("the array ends too early: no closing ']' (cut off?)")
@@ -135,9 +135,11 @@ class _ArrayReader:
         if self._next_char() != "":
             raise self._error("data after the end of the array")
 
-    def _value(self) -> Any:
+    def _value(self) -> tuple[int, Any]:
+        """The next value and the line it starts on."""
         if self._next_char() == "":
             raise self._error("the array ends too early: no closing ']' (cut off?)")
+        start = self.line
         while True:
             try:
                 value, end = self.json.raw_decode(self.buffer, self.pos)
@@ -153,7 +155,7 @@ class _ArrayReader:
                 ) from None
             self.line += self.buffer.count("\n", self.pos, end)
             self.pos = end
-            return value
+            return start, value
 
     def _next_char(self) -> str:
         """The next non-blank character (not consumed), or '' at the end of the input."""
