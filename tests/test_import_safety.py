@@ -165,7 +165,9 @@ def test_a_file_cut_off_mid_stream_keeps_what_came_before_and_resumes(db, tmp_pa
 
     with pytest.raises(CommandError) as caught:
         import_papers(cut, "--batch-size", "100")
-    assert re.match(rf"{cut}:\d+: cannot read the gzip stream: it ends too early", str(caught.value))
+    assert re.match(
+        rf"{cut}:\d+: cannot read the gzip stream: it ends too early", str(caught.value)
+    )
     assert "the records before it are imported" in str(caught.value)
     imported = Paper.objects.count()
     assert 100 < imported < 3000
