@@ -26,6 +26,8 @@ record stops it with nothing written.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ from papers.ingest.records import title_key
 # small enough that Ctrl-C waits a second or two and a failed batch retried row by row is short.
 BATCH_SIZE = 2000
 MAX_REPORTED = 1000  # rejected records kept on the summary; all are counted and passed to on_skip
+READ_AHEAD = True  # parse the next batch in a thread while the database writes this one
 LOCK_ID = 80_150_001  # pg_advisory_xact_lock: two imports at once take turns batch by batch
 DB_REFUSALS = (DataError, IntegrityError, OperationalError)
 
@@ -109,8 +112,9 @@ def upsert_papers(
         if strict:
             raise StrictImportError(rejected)
 
+    batches = _checked_batches(records, batch_size, skip)
     with transaction.atomic() if strict and not dry_run else nullcontext():
-        for batch in _checked_batches(records, batch_size, skip):
+        for batch in _read_ahead(batches) if READ_AHEAD else batches:
             summary.read += len(batch)
             if not dry_run:
                 _write_batch(batch, summary, skip, queue_embeddings=queue_embeddings)
@@ -144,6 +148,48 @@ def _checked_batches(
         raise
     if batch:
         yield batch
+
+
+def _read_ahead(batches: Iterator[list[PaperRecord]]) -> Iterator[list[PaperRecord]]:
+    """The batches, parsed and checked by a thread of their own one batch ahead, so that reading
+    the next batch overlaps the database writing this one (the GIL is free while psycopg waits).
+    Reading is ~170 µs of Python a snapshot line (20,000 synthetic lines: parse 13,500 lines/s,
+    checks 22,700/s, plus COPY), about what PostgreSQL spends storing it on a quiet core: on two
+    cores, overlapped instead of added. An exception in the reading (a ParseError, strict's first
+    bad record) is raised here, in order, after the batches before it."""
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stopped = threading.Event()
+
+    def put(item: tuple) -> bool:
+        while not stopped.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the consumer, which raises it
+            put(("error", exc))
+
+    reader = threading.Thread(target=read, name="import-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stopped.set()  # the consumer stopped early (Ctrl-C, an error): let the reader go
 
 
 # --- one batch ----------------------------------------------------------------------------------
