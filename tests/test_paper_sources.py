@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.core.management import call_command
 
+from papers.ingest import PaperRecord
+from papers.loader import upsert_papers
 from papers.models import Paper
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,3 +60,15 @@ def test_search_results_in_the_api_carry_them_too(client, db):
     assert mixtral["authors"] == ["Albert Q. Jiang", "Alexandre Sablayrolles", "Arthur Mensch"]
     assert mixtral["categories"] == ["cs.LG", "cs.CL"]
     assert mixtral["organization"] == {"slug": "mistralai", "name": "Mistral AI"}
+
+
+def test_a_collaboration_shows_its_first_25_authors_and_how_many_more(client, db):
+    from papers.ingest import PaperRecord
+    from papers.loader import upsert_papers
+
+    names = tuple(f"Physicist {n}" for n in range(1, 3001))
+    upsert_papers(
+        [PaperRecord(title="Higgs", abstract="Found.", source="t", line=1, authors=names)]
+    )
+    html = client.get(Paper.objects.get().get_absolute_url()).content.decode()
+    assert "Physicist 25 and 2975 more" in html and "Physicist 26" not in html
