@@ -63,9 +63,6 @@ def test_search_results_in_the_api_carry_them_too(client, db):
 
 
 def test_a_collaboration_shows_its_first_25_authors_and_how_many_more(client, db):
-    from papers.ingest import PaperRecord
-    from papers.loader import upsert_papers
-
     names = tuple(f"Physicist {n}" for n in range(1, 3001))
     upsert_papers(
         [PaperRecord(title="Higgs", abstract="Found.", source="t", line=1, authors=names)]
