@@ -1,10 +1,11 @@
 """Embedding throughput: the app's path against plain SentenceTransformer.encode, same texts.
 
-    .venv/bin/python bench/embed.py [--n 2000]
+    .venv/bin/python bench/embed.py [--dataset DIR] [--n 2000]
 
-Texts are the first N documents of ../shared/eval/scifact/corpus.jsonl when it exists, otherwise
-the catalogue's papers; each is title + abstract as papers.embeddings.paper_text builds it. Both
-models are loaded and warmed up before the clock starts, so the figures are encoding only.
+Texts are the first N documents of a BEIR corpus (--dataset DIR; without it SciFact's at
+../shared/eval/scifact when it is there, otherwise the catalogue's papers); each is title +
+abstract as papers.embeddings.paper_text builds it. Both models are loaded and warmed up before
+the clock starts, so the figures are encoding only.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
-from benchkit import ROOT, header, setup_django
+from benchkit import DEFAULT_DATASET, add_dataset_argument, header, setup_django
 
-CORPUS = ROOT.parent / "shared" / "eval" / "scifact" / "corpus.jsonl"
 WARMUP = 16
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_dataset_argument(parser, default=None)
     parser.add_argument("--n", type=int, default=2000, help="how many documents (default 2000)")
     args = parser.parse_args()
 
@@ -35,7 +37,10 @@ def main() -> None:
 
     from papers.embeddings import get_embedder, paper_text, resolve_model_path
 
-    texts, source = load_texts(args.n, paper_text)
+    corpus = (args.dataset or DEFAULT_DATASET) / "corpus.jsonl"
+    if args.dataset and not corpus.is_file():
+        sys.exit(f"{corpus}: not found; pass --dataset DIR, a data set in BEIR layout")
+    texts, source = load_texts(corpus, args.n, paper_text)
     if not texts:
         sys.exit("no texts: the evaluation corpus is missing and the catalogue is empty")
 
@@ -66,16 +71,16 @@ def main() -> None:
     print(f"\nratio app/plain (docs/s): {plain_s / app_s:.2f}")
 
 
-def load_texts(n: int, paper_text) -> tuple[list[str], str]:
-    if CORPUS.exists():
+def load_texts(corpus: Path, n: int, paper_text) -> tuple[list[str], str]:
+    if corpus.is_file():
         texts = []
-        with CORPUS.open(encoding="utf-8") as lines:
+        with corpus.open(encoding="utf-8") as lines:
             for line in lines:
                 doc = json.loads(line)
                 texts.append(paper_text(doc.get("title", ""), doc["text"]))
                 if len(texts) == n:
                     break
-        return texts, str(CORPUS.relative_to(ROOT.parent))
+        return texts, str(corpus)
     from papers.models import Paper
 
     papers = Paper.objects.order_by("pk").values_list("title", "abstract")[:n]

@@ -1,11 +1,11 @@
 """Fusion experiments on a BEIR data set: how to combine the keyword and semantic lists.
 
-Runs every judged query once through the engine's own candidate SQL (search.sql.SearchSQL: BM25
-scores and cosine similarities, 200 deep, no floors), then tries fusion variants offline and scores
-each with pytrec_eval. The winner still has to be confirmed with `manage.py evaluate`, which runs
-the real page query.
+Runs every judged query once through the engine's own pieces (search.keyword's BM25 scores,
+search.sql.FusedSQL.nearest()'s cosine similarities, 200 deep, no floors), then tries fusion
+variants offline and scores each with pytrec_eval. The winner still has to be confirmed with
+`manage.py evaluate`, which runs the real page query.
 
-    .venv/bin/python bench/fusion_experiments.py [../shared/eval/scifact] [--split train]
+    .venv/bin/python bench/fusion_experiments.py [--dataset DIR] [--split train]
 
 Needs the evaluation database that `manage.py evaluate DIR` builds (and keeps) first.
 """
@@ -13,9 +13,9 @@ Needs the evaluation database that `manage.py evaluate DIR` builds (and keeps) f
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from dataclasses import replace
 
-from benchkit import ROOT, header, setup_django
+from benchkit import add_dataset_argument, header, load_dataset, setup_django
 
 setup_django()
 
@@ -24,37 +24,37 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from config.database import using_database  # noqa: E402
+from evaluation.catalogue import doc_ids_by_pk, eval_database_name  # noqa: E402
 from papers.embeddings import get_embedder  # noqa: E402
-from search import evaluation  # noqa: E402
+from search import keyword  # noqa: E402
+from search.keyword_docs import doc_table  # noqa: E402
 from search.query_text import parse_text_query  # noqa: E402
-from search.sql import SearchSQL  # noqa: E402
+from search.sql import FusedSQL, Tuning  # noqa: E402
 
 DEPTH = 200
 
 
 def collect(dataset) -> dict:
     """query id -> {"k": {doc: bm25}, "s": {doc: similarity}, "t": sum of query idf}"""
-    settings.SEARCH_KEYWORD_MIN_COVERAGE = 0.0
-    settings.SEARCH_SEMANTIC_MIN_SIMILARITY = -1.0
-    ids = evaluation.doc_ids_by_pk()
+    tuning = Tuning.from_settings()
+    tuning = replace(tuning, keyword=replace(tuning.keyword, min_coverage=0.0))
+    ids = doc_ids_by_pk()
     lists = {}
     for qid, text in tqdm(dataset.queries.items(), desc="queries", disable=None):
-        sql = SearchSQL(
-            text=parse_text_query(text), vector=get_embedder().encode_query(text), orgs=(),
-            start=None, end=None, sort="relevance", limit=1, offset=0, depth=DEPTH, raw_query=text,
-        )  # fmt: skip
-        query = sql._with() + (
-            " SELECT 'k', id, score FROM bm25 UNION ALL"
-            " SELECT 's', id, 1 - distance FROM nearest UNION ALL"
-            " SELECT 't', 0, sum(idf) FROM idf"
-        )
+        parsed = parse_text_query(text)
+        vector = tuple(get_embedder().encode_query(text))
         with connection.cursor() as cursor:
-            cursor.execute(query, sql._params())
-            rows = cursor.fetchall()
+            docs = doc_table()
+            found = keyword.find(cursor, parsed, keyword.Filters(), tuning.keyword, docs)
+            cursor.execute(*FusedSQL(vector=vector, tuning=tuning, depth=DEPTH).nearest())
+            nearest = cursor.fetchall()
         lists[qid] = {
-            "k": {ids[pk]: float(s) for kind, pk, s in rows if kind == "k"},
-            "s": {ids[pk]: float(s) for kind, pk, s in rows if kind == "s"},
-            "t": next((float(s or 0) for kind, _, s in rows if kind == "t"), 0.0),
+            "k": {
+                ids[pk]: s for pk, s in zip(found.ids.tolist(), found.scores.tolist(), strict=True)
+            },
+            "s": {ids[pk]: float(s) for pk, s in nearest},
+            "t": found.idf_sum,
         }
     return lists
 
@@ -127,14 +127,12 @@ EXPERIMENTS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dir", nargs="?", type=Path, default=ROOT.parent / "shared/eval/scifact")
+    add_dataset_argument(parser)
     parser.add_argument("--split", default="train")
     args = parser.parse_args()
-    dataset = evaluation.load_dataset(args.dir, args.split)
-    name = evaluation.eval_database_name(
-        settings.DATABASES["default"]["NAME"], dataset.name, sliced=False
-    )
-    with evaluation.using_database(name):
+    dataset = load_dataset(args.dataset, args.split)
+    name = eval_database_name(settings.DATABASES["default"]["NAME"], dataset.name, sliced=False)
+    with using_database(name):
         lists = collect(dataset)
     evaluator = pytrec_eval.RelevanceEvaluator(dataset.qrels, {"ndcg_cut.10", "recall.100"})
     print(f"\n{dataset.name} {args.split}: {len(lists)} queries\n")

@@ -34,7 +34,7 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from search.evaluation import create_database, drop_database, using_database
+    from config.database import create_database, drop_database, using_database
 
     database = settings.DATABASES["default"]["NAME"] + "_bench_hnsw"
     drop_database(database)

@@ -1,10 +1,10 @@
 """Search latency: the page's own search (ranked page + facets), per mode, on a real catalogue.
 
-    .venv/bin/python bench/search_latency.py [--n 200] [--database papersearch_eval_scifact]
+    .venv/bin/python bench/search_latency.py [--dataset DIR] [--n 200] [--database NAME]
 
-Queries are the first N judged SciFact training claims (../shared/eval/scifact), typed as a user
-would. The catalogue is the SciFact evaluation database that `manage.py evaluate
-../shared/eval/scifact` builds and keeps (5,183 abstracts), or any database named with
+Queries are the first N judged training claims of a BEIR data set (--dataset, by default SciFact
+at ../shared/eval/scifact), typed as a user would. The catalogue is the evaluation database that
+`manage.py evaluate DIR` builds and keeps (SciFact: 5,183 abstracts), or any database named with
 --database. Each query runs `search.engine.search(state)` exactly as the search page does; the
 embedder's query cache is cleared first, so semantic and hybrid figures include embedding the
 query. One untimed query per mode warms the caches first, as a running server has.
@@ -17,13 +17,12 @@ import statistics
 import sys
 import time
 
-from benchkit import ROOT, header, setup_django
-
-DATASET = ROOT.parent / "shared" / "eval" / "scifact"
+from benchkit import add_dataset_argument, header, load_dataset, setup_django
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_dataset_argument(parser)
     parser.add_argument("--n", type=int, default=200, help="how many queries (default 200)")
     parser.add_argument("--modes", default="keyword,semantic,hybrid")
     parser.add_argument(
@@ -36,22 +35,18 @@ def main() -> None:
 
     from django.conf import settings
 
+    from config.database import database_exists, using_database
+    from evaluation.catalogue import eval_database_name
     from papers.embeddings import Embedder
     from search.engine import search
-    from search.evaluation import (
-        database_exists,
-        eval_database_name,
-        load_dataset,
-        using_database,
-    )
     from search.state import SearchState
 
-    dataset = load_dataset(DATASET, "train")
+    dataset = load_dataset(args.dataset)
     queries = list(dataset.queries.values())[: args.n]
     base = settings.DATABASES["default"]["NAME"]
-    database = args.database or eval_database_name(base, DATASET.name, sliced=False)
+    database = args.database or eval_database_name(base, dataset.name, sliced=False)
     if not database_exists(database):
-        sys.exit(f"no database {database}: run `manage.py evaluate {DATASET}` once to build it")
+        sys.exit(f"no database {database}: run `manage.py evaluate {args.dataset}` once first")
 
     print(header())
     print(f"database {database} · {len(queries)} queries · search() = ranked page + facets\n")

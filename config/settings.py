@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.database import database_settings, embedded_data_dir
+from config.database import database_settings, embedded_data_dir, replica_settings
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,12 +28,15 @@ INSTALLED_APPS = [
     # papers before django_tasks_db: its `db_worker` command wraps the stock one.
     "papers",
     "search",
+    "evaluation",
     "django_tasks",
     "django_tasks_db",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that reads the catalogue: opens the read-replica scope for GET and HEAD.
+    "config.replicas.ReplicaReadsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,12 +68,25 @@ TEMPLATES = [
 DATABASES = {
     "default": database_settings(url=env_str("DATABASE_URL", ""), data_dir=embedded_data_dir())
 }
-# pgvector's HNSW knobs, per connection so a search stays one round trip: ef_search must cover the
-# candidate depth, and iterative scans keep a filtered vector search returning a full page.
+# Per connection, so they hold on any server (DATABASE_URL too) and a search stays one round
+# trip: pgvector's ef_search must cover the candidate depth, and iterative scans keep a
+# filtered vector search returning a full page. JIT off: it compiled each search's plan anew,
+# about 250 ms a search at 100,000 papers for queries that run in tens of milliseconds.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 400, minimum=1)}"
-    " -c hnsw.iterative_scan=relaxed_order"
+    " -c hnsw.iterative_scan=relaxed_order -c jit=off"
 )
+# Read replicas (streaming standbys of the primary): aliases replica1, replica2, ... with the
+# primary's per-connection settings. Searches and catalogue pages read from them; writes, the
+# task queue and everything in a transaction stay on the primary (config/replicas.py,
+# docs/SCALING.md).
+_replica_urls = env_list("DATABASE_REPLICA_URLS", [])
+DATABASES.update(replica_settings(_replica_urls, options=DATABASES["default"]["OPTIONS"]))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+# A replica that fails to connect or to answer is left alone this long (per process) before
+# it is tried again; meanwhile its reads go to the other replicas or the primary.
+DATABASE_REPLICA_DOWN_SECONDS = env_int("DATABASE_REPLICA_DOWN_SECONDS", 30, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {
@@ -98,6 +114,7 @@ LOGGING = {
     "loggers": {
         "papers": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         "search": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "config": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     },
 }
 
@@ -127,6 +144,8 @@ SEARCH_SEMANTIC_WEIGHT = env_float("SEARCH_SEMANTIC_WEIGHT", 0.4)
 SEARCH_BM25_K1 = env_float("SEARCH_BM25_K1", 1.2)
 SEARCH_BM25_B = env_float("SEARCH_BM25_B", 0.75)
 SEARCH_TITLE_WEIGHT = env_float("SEARCH_TITLE_WEIGHT", 2.0)
+# How much an occurrence in the authors or the organization's name counts (tsvector weight C).
+SEARCH_EXTRA_WEIGHT = env_float("SEARCH_EXTRA_WEIGHT", 0.5)
 # Plain-word queries match any word; a keyword candidate must cover this share of the query's
 # weight (sum of its words' idf). Typed syntax ("phrase", OR, -word) is matched exactly instead.
 SEARCH_KEYWORD_MIN_COVERAGE = env_float("SEARCH_KEYWORD_MIN_COVERAGE", 0.2)
@@ -137,3 +156,24 @@ SEARCH_SEMANTIC_MIN_RESULTS = env_int("SEARCH_SEMANTIC_MIN_RESULTS", 10, minimum
 # by meaning: with all-MiniLM-L6-v2, gibberish and off-topic queries stay under it ("asdf" 0.19,
 # "banana bread recipe" 0.03 on the demo papers); every SciFact claim's nearest is above it.
 SEARCH_SEMANTIC_NOISE_FLOOR = env_float("SEARCH_SEMANTIC_NOISE_FLOOR", 0.2)
+
+# --- Keeping current: manage.py sync_papers (docs/OPERATIONS.md) ------------------------------
+HF_DAILY_PAPERS_URL = env_str("HF_DAILY_PAPERS_URL", "https://huggingface.co/api/daily_papers")
+ARXIV_OAI_URL = env_str("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
+# OAI-PMH set specs, harvested one after the other: "cs", "math", "physics:hep-th", ...
+ARXIV_OAI_SETS = env_list("ARXIV_OAI_SETS", ["cs"])
+SYNC_USER_AGENT = env_str(
+    "SYNC_USER_AGENT", "papersearch-sync/0.1 (set SYNC_USER_AGENT to name a contact address)"
+)
+# Seconds between the starts of two requests: arXiv asks harvesters for one every 3 seconds.
+SYNC_REQUEST_DELAY = env_float("SYNC_REQUEST_DELAY", 3.0)
+SYNC_TIMEOUT = env_float("SYNC_TIMEOUT", 60.0)
+# Tries after the first for a cut connection, a timeout or a 5xx/429, then the sync stops.
+SYNC_MAX_RETRIES = env_int("SYNC_MAX_RETRIES", 5, minimum=0)
+# First wait without a Retry-After, doubled each try; no single wait (Retry-After too) is longer
+# than SYNC_MAX_WAIT.
+SYNC_BACKOFF = env_float("SYNC_BACKOFF", 2.0)
+SYNC_MAX_WAIT = env_float("SYNC_MAX_WAIT", 600.0)
+for _name in ("SYNC_REQUEST_DELAY", "SYNC_TIMEOUT", "SYNC_BACKOFF", "SYNC_MAX_WAIT"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative")

@@ -4,9 +4,16 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils.text import capfirst
 
-from papers.models import Organization, Paper, PaperTerm, embedded_q, failed_q, pending_q
+from papers import keyword_index
+from papers.models import (
+    EmbeddingState,
+    Organization,
+    Paper,
+    embedded_q,
+    failed_q,
+    pending_q,
+)
 from papers.tasks import enqueue_embedding
 
 
@@ -32,13 +39,17 @@ class EmbeddingStateFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("indexed", "indexed"),
-            ("pending", "pending (missing or stale)"),
-            ("failed", "failed"),
+            (EmbeddingState.INDEXED, EmbeddingState.INDEXED.label),
+            (EmbeddingState.PENDING, "pending (missing or stale)"),
+            (EmbeddingState.FAILED, EmbeddingState.FAILED.label),
         ]
 
     def queryset(self, request, queryset):
-        states = {"indexed": embedded_q, "pending": pending_q, "failed": failed_q}
+        states = {
+            EmbeddingState.INDEXED: embedded_q,
+            EmbeddingState.PENDING: pending_q,
+            EmbeddingState.FAILED: failed_q,
+        }
         state = states.get(self.value())
         return queryset.filter(state()) if state else queryset
 
@@ -74,20 +85,16 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.display(description="embedding")
     def embedding_state(self, paper: Paper) -> str:
-        return paper.embedding_state
+        return paper.embedding_state.label
 
     def save_model(self, request, obj: Paper, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        # New words are found at once anyway (read from the tsvector until flushed); flushing
+        # keeps that list short.
+        transaction.on_commit(lambda: keyword_index.flush([obj.pk]))
         # An edited title or abstract makes the vector stale: have the worker redo it.
         if not Paper.objects.filter(embedded_q(), pk=obj.pk).exists():
             transaction.on_commit(lambda: enqueue_embedding([obj.pk]))
-
-    def get_deleted_objects(self, objs, request):
-        """Leave the postings out of the confirmation: an index the database keeps, a hundred
-        rows a paper, not something anyone decides to delete."""
-        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        model_count.pop(PaperTerm._meta.verbose_name_plural, None)
-        return _without_terms(to_delete), model_count, perms_needed, protected
 
     @admin.action(description="Queue selected papers for embedding (forgives failures)")
     def queue_embedding(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
@@ -98,17 +105,3 @@ class PaperAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"Queued {len(ids)} papers; the others are already indexed.", messages.SUCCESS
         )
-
-
-def _without_terms(nested: list) -> list:
-    """The admin's nested list of what a delete removes, without the PaperTerm entries."""
-    label = f"{capfirst(PaperTerm._meta.verbose_name)}: "
-    kept = []
-    for item in nested:
-        if isinstance(item, list):
-            item = _without_terms(item)
-            if item:
-                kept.append(item)
-        elif not str(item).startswith(label):
-            kept.append(item)
-    return kept

@@ -8,11 +8,11 @@ being embedded, and a worker that dies mid-batch releases its rows with its conn
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -41,6 +41,17 @@ def embed_ids(ids: Sequence[int]) -> EmbedOutcome:
     for chunk in chunks(sorted(set(ids)), settings.EMBEDDING_BATCH_SIZE):
         _embed_chunk(list(chunk), outcome)
     return outcome
+
+
+def embed_here(ids: Sequence[int], *, progress: Callable[[int], None] | None = None) -> int:
+    """Embed papers in this process instead of the worker (`embed_papers --sync`, `evaluate`),
+    a task's worth at a time; progress(n) after each. Returns how many vectors were written."""
+    written = 0
+    for chunk in chunks(ids, settings.EMBEDDING_TASK_SIZE):
+        written += embed_ids(chunk).written
+        if progress:
+            progress(len(chunk))
+    return written
 
 
 def _embed_chunk(chunk: list[int], outcome: EmbedOutcome) -> None:
@@ -113,3 +124,70 @@ def embedding_status() -> dict[str, int]:
         pending=Count("pk", filter=pending_q()),
         failed=Count("pk", filter=failed_q()),
     )
+
+
+# Papers without a current vector of the configured model, capped: read through the partial
+# index paper_not_embedded and the index on embedding_model (`<>` written as two ranges, which
+# an index can serve), not by scanning the table on every page view.
+NOT_EMBEDDED_CAP = 100_000
+NOT_EMBEDDED = """
+    SELECT count(*) FROM (
+        SELECT 1 FROM papers_paper x
+        WHERE (x.embedding IS NULL OR NOT x.embedding_current)
+           OR x.embedding_model < %(model)s OR x.embedding_model > %(model)s
+        LIMIT %(not_embedded_cap)s
+    ) capped"""
+RATE_WINDOW_MINUTES = 10
+BACKLOG = f"""
+SELECT ({NOT_EMBEDDED}),
+       (SELECT count(*) FROM papers_paper WHERE embedding_attempts >= %(max_attempts)s
+           AND (embedding IS NULL OR NOT embedding_current)),
+       (SELECT count(*) FROM papers_paper
+           WHERE embedded_at > now() - make_interval(mins => %(window)s))
+"""
+
+
+@dataclass
+class Backlog:
+    """The embedding backlog as the search page's footer shows it: cheap enough for every page
+    view of a million-paper catalogue (each count reads an index, and the waiting count stops at
+    NOT_EMBEDDED_CAP)."""
+
+    total: int
+    waiting: int  # without a current vector, failed ones included; capped
+    failed: int
+    rate: float  # papers embedded a second, over the last RATE_WINDOW_MINUTES
+
+    @property
+    def capped(self) -> bool:
+        return self.waiting >= NOT_EMBEDDED_CAP
+
+    @property
+    def pending(self) -> int:
+        return max(self.waiting - self.failed, 0)
+
+    @property
+    def indexed(self) -> int:
+        return max(self.total - self.waiting, 0)
+
+    @property
+    def seconds_left(self) -> float | None:
+        """At the recent rate; None while nothing was embedded lately (no worker running)."""
+        return self.pending / self.rate if self.pending and self.rate else None
+
+
+def backlog(total: int) -> Backlog:
+    """The backlog of a catalogue of `total` papers (the caller knows it: search's copy of the
+    per-paper fields counts them without a scan)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            BACKLOG,
+            {
+                "model": settings.EMBEDDING_MODEL,
+                "not_embedded_cap": NOT_EMBEDDED_CAP,
+                "max_attempts": settings.EMBEDDING_MAX_ATTEMPTS,
+                "window": RATE_WINDOW_MINUTES,
+            },
+        )
+        waiting, failed, recent = cursor.fetchone()
+    return Backlog(total, waiting, failed, recent / (RATE_WINDOW_MINUTES * 60))

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 
+from papers import keyword_index
 from papers.ingest import PaperRecord, ParseError, Rejected
 from papers.ingest.checks import check_record
 from papers.ingest.records import title_key
@@ -125,6 +126,8 @@ def upsert_papers(
                 if strict and not dry_run:
                     raise ImportStopped("stopped: nothing written (--strict)")
                 break
+    if not dry_run:
+        keyword_index.maintain()  # merge the segments this import's batches wrote
     return summary
 
 
@@ -209,6 +212,7 @@ def _write_batch(
     queue_embeddings: bool,
 ) -> None:
     to_embed: list[int] = []
+    written: list[int] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
         cursor.execute(CREATE_BATCH_TABLE)
@@ -224,6 +228,9 @@ def _write_batch(
             summary.updated += counts.updated
             summary.new += len(counts.inserted)
             to_embed += counts.inserted + counts.stale
+            written += counts.inserted + counts.updated_ids
+        # Findable by words once this commits: their postings in a segment of their own.
+        keyword_index.flush(written)
         if queue_embeddings and to_embed:
             summary.queued += len(to_embed)
             transaction.on_commit(lambda: _enqueue_embedding(to_embed))
@@ -279,6 +286,7 @@ class _Counts:
     existing: int = 0
     updated: int = 0
     inserted: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
     stale: list[int] = field(default_factory=list)  # updated papers whose vector no longer fits
 
 
@@ -316,7 +324,7 @@ def _upsert(cursor, group: list[_Row]) -> _Counts:
         cursor.execute(REKEY)
     cursor.execute(MERGE)
     existing, updated, stale, inserted = cursor.fetchone()
-    return _Counts(existing, updated, list(inserted), list(stale))
+    return _Counts(existing, len(updated), list(inserted), list(updated), list(stale))
 
 
 def _row_by_row(cursor, group: list[_Row], skip: Callable[[Rejected], None]) -> _Counts:
@@ -335,6 +343,7 @@ def _row_by_row(cursor, group: list[_Row], skip: Callable[[Rejected], None]) -> 
         total.existing += counts.existing
         total.updated += counts.updated
         total.inserted += counts.inserted
+        total.updated_ids += counts.updated_ids
         total.stale += counts.stale
     return total
 
@@ -448,7 +457,7 @@ WITH merged AS (
     ON CONFLICT (key) DO NOTHING
     RETURNING id
 )
-SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM updated),
+SELECT (SELECT count(*) FROM merged), ARRAY(SELECT id FROM updated),
     ARRAY(SELECT id FROM updated WHERE NOT embedding_current),
     ARRAY(SELECT id FROM inserted)
 """

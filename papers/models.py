@@ -72,6 +72,13 @@ def failed_q() -> Q:
     return ~embedded_q() & Q(embedding_attempts__gte=settings.EMBEDDING_MAX_ATTEMPTS)
 
 
+class EmbeddingState(models.TextChoices):
+    INDEXED = "indexed", "indexed"
+    STALE = "stale", "stale (text changed since)"
+    PENDING = "pending", "pending"
+    FAILED = "failed", "failed"
+
+
 class Paper(models.Model):
     title = models.TextField()
     abstract = models.TextField()
@@ -142,7 +149,6 @@ class Paper(models.Model):
     class Meta:
         ordering = [F("published").desc(nulls_last=True), "-id"]
         indexes = [
-            GinIndex(fields=["search_vector"], name="paper_search_vector_gin"),
             GinIndex(OpClass("title", name="gin_trgm_ops"), name="paper_title_trgm"),
             HnswIndex(
                 name="paper_embedding_hnsw",
@@ -157,6 +163,20 @@ class Paper(models.Model):
             models.Index(
                 fields=["title_key"], name="paper_arxiv_title_key", condition=~Q(source_id="")
             ),
+            # Counting the papers not yet searchable by meaning reads this, not the table.
+            models.Index(
+                fields=["id"],
+                name="paper_not_embedded",
+                condition=Q(embedding__isnull=True) | Q(embedding_current=False),
+            ),
+            models.Index(fields=["embedding_model"], name="paper_embedding_model"),
+            # The footer's failed count and embedding rate read these, not the table.
+            models.Index(
+                fields=["embedding_attempts"],
+                name="paper_embedding_attempts",
+                condition=Q(embedding_attempts__gt=0),
+            ),
+            models.Index(fields=["embedded_at"], name="paper_embedded_at"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),
@@ -185,32 +205,112 @@ class Paper(models.Model):
         return f"{ARXIV_PDF}{self.source_id}" if self.source_id else None
 
     @property
-    def embedding_state(self) -> str:
+    def embedding_state(self) -> EmbeddingState:
         if (
             self.embedding is not None
             and self.embedding_model == settings.EMBEDDING_MODEL
             and self.embedding_current
         ):
-            return "indexed"
+            return EmbeddingState.INDEXED
         if self.embedding_attempts >= settings.EMBEDDING_MAX_ATTEMPTS:
-            return "failed"
-        return "stale" if self.embedding is not None else "pending"
+            return EmbeddingState.FAILED
+        return EmbeddingState.STALE if self.embedding is not None else EmbeddingState.PENDING
 
 
-class PaperTerm(models.Model):
-    """One lexeme of a paper's search_vector and how often it occurs: BM25's postings.
+class KeywordSegment(models.Model):
+    """A batch of papers whose keyword postings were written together (papers.keyword_index).
 
-    Written by database triggers whenever a paper is inserted or its title or abstract changes
-    (migration 0003), so every write path keeps it current: the loader, the admin, plain SQL.
-    Keyword search reads the rows of the query's terms instead of unnesting the whole tsvector
-    of every matching paper (bench/search_latency.py).
+    Segments are written in one piece and only ever replaced whole, by a merge: the LSM shape
+    that lets an import append postings without rewriting a common word's list for every paper.
     """
 
-    pk = models.CompositePrimaryKey("lexeme", "paper_id")
-    lexeme = models.TextField()
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="terms")
-    title_tf = models.PositiveSmallIntegerField()  # occurrences in the title (weight A)
-    body_tf = models.PositiveSmallIntegerField()  # occurrences in the abstract
+    papers = models.PositiveIntegerField()
+    postings = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.lexeme} in paper {self.paper_id}"
+        return f"segment {self.pk}: {self.papers} papers"
+
+
+class KeywordPostings(models.Model):
+    """Every paper of one segment that has one lexeme: BM25's postings, packed.
+
+    `paper_ids` holds 4-byte big-endian paper ids; `counts` a 2-byte big-endian word per
+    posting: occurrences in the title (weight A, bits 12-14), in authors and organization
+    (weight C, bits 9-11) and in the abstract (weight B, bits 0-8; a tsvector keeps at most 256
+    positions a lexeme). Packed, a posting costs 6 bytes instead of a 40-byte row: at 100,000
+    papers the old one-row-a-posting table was 1.25 GB, bigger than the papers themselves.
+    """
+
+    pk = models.CompositePrimaryKey("lexeme", "segment")
+    lexeme = models.TextField()
+    segment = models.ForeignKey(KeywordSegment, on_delete=models.CASCADE, related_name="+")
+    paper_ids = models.BinaryField()
+    counts = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} in segment {self.segment_id}"
+
+
+class KeywordDoc(models.Model):
+    """What keyword search needs to know of each paper without reading it: which segment holds
+    its current postings (NULL while pending), its BM25 length, and the fields the filters and
+    sorts use. Kept by triggers on papers_paper (migration 0005), so every write path agrees;
+    `txid` lets each web process refresh its in-memory copy with only what changed
+    (search.keyword_docs). A deleted paper stays as a row with alive = false.
+    """
+
+    paper_id = models.BigIntegerField(primary_key=True)
+    segment_id = models.IntegerField(null=True)
+    length = models.IntegerField()
+    organization_id = models.BigIntegerField(null=True)
+    published = models.DateField(null=True)
+    upvotes = models.BigIntegerField(default=0)
+    alive = models.BooleanField(default=True)
+    txid = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["txid"], name="keyword_doc_txid"),
+            models.Index(
+                fields=["paper_id"],
+                name="keyword_doc_pending",
+                condition=Q(segment_id__isnull=True, alive=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"keyword entry of paper {self.paper_id}"
+
+
+class SyncState(models.Model):
+    """Where `manage.py sync_papers` stopped for one source, so that the next run goes on from
+    there. Saved in the same transaction as the papers it covers."""
+
+    source = models.CharField(
+        max_length=100, unique=True, help_text="`hf-daily`, or `arxiv:<set>` per OAI-PMH set."
+    )
+    last_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="hf-daily: the last whole day imported. arxiv: the latest record datestamp of "
+        "the last finished harvest, where the next one starts (`from` is inclusive).",
+    )
+    resumption_token = models.TextField(
+        blank=True, help_text="arxiv: the next page of a harvest that stopped half-way."
+    )
+    harvest_from = models.DateField(
+        null=True, blank=True, help_text="arxiv: the `from` of the harvest in progress."
+    )
+    harvest_latest = models.DateField(
+        null=True,
+        blank=True,
+        help_text="arxiv: the latest datestamp the harvest in progress has seen so far.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "sync state"
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.last_date or 'never synced'}"

@@ -19,13 +19,16 @@ def search_api(request: HttpRequest) -> JsonResponse:
         {
             "query": state.to_dict(),
             "total": results.total,
+            # True when a typed phrase was checked only as far as this page: then the total is
+            # the checked matches plus the expected share of the rest.
+            "total_approximate": results.total_approximate,
             "page": state.page,
             "pages": results.pages,
             "not_indexed": results.not_indexed,
             "fallback": _fallback(results),
             "results": [_hit_json(request, hit) for hit in _with_sources(results.hits)],
             "facets": {
-                "scope": results.facet_scope,
+                "scope": "all matches" if results.exhaustive else "top candidates",
                 "organizations": [
                     {"slug": f.slug, "name": f.name, "count": f.count} for f in results.facets
                 ],
@@ -88,6 +91,6 @@ def _fallback(results: Results) -> str | None:
     """Why these results are not exact matches, as the page's notice says it."""
     if results.meaning_fallback:
         return "meaning"  # nothing matched the typed syntax: the closest in meaning
-    if results.typo_fallback:
+    if results.similar_titles:
         return "similar_titles"  # no word matched: titles that look like the query (a typo)
     return None

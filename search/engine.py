@@ -1,10 +1,12 @@
 """One search function for the page, the API, the feed, the evaluation and the benchmarks.
 
-`search(state)` runs keyword (BM25 over the postings of the generated tsvector), semantic
-(pgvector HNSW, cosine) or hybrid (a weighted fusion of both, search.sql) retrieval in one SQL
-round trip for the ranked page with its organization facets; a second one counts the facets when
-an organization is selected (they ignore that filter). Filters are applied inside each candidate
-list, before fusion, so a filtered search still fills its page.
+`search(state)` finds keyword matches with BM25 over the packed postings (search.keyword, in
+numpy), ranks by meaning with pgvector HNSW, and fuses both (search.sql) in one SQL round trip for
+a hybrid page with its organization facets. A keyword-only search or browsing without a query is
+ranked, counted and faceted entirely in numpy over this process's copy of the per-paper fields
+(search.keyword_docs); SQL then only reads the page's rows. Filters are applied inside each
+candidate list, before fusion, so a filtered search still fills its page. Facets ignore the
+organization filter, so that others can be added.
 """
 
 from __future__ import annotations
@@ -12,13 +14,34 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from django.conf import settings
-from django.db import connection
 
+from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
-from search.query_text import parse_text_query
-from search.sql import SearchSQL
+from search import keyword
+from search.keyword_docs import DocTable, day_number, doc_table
+from search.query_text import TextQuery, parse_text_query
+from search.replicas import on_replica, search_connection
+from search.sql import (
+    HEADLINE_PARAMS,
+    FusedSQL,
+    KeywordCandidates,
+    Tuning,
+    rows_sql,
+)
 from search.state import SearchState
+
+FACET_LIMIT = 30  # organizations listed beside an exhaustive result list, most papers first
+TYPO_SQL = """
+SELECT p.id, word_similarity(%(raw)s, p.title) AS score FROM papers_paper p
+WHERE %(raw)s <%% p.title AND p.id = ANY(%(allowed)s)
+ORDER BY score DESC, p.id LIMIT %(depth)s
+"""
+TYPO_SQL_ANY = TYPO_SQL.replace(" AND p.id = ANY(%(allowed)s)", "")
+# Typed syntax binds the search by meaning to the keyword matches; past this many, to the
+# best-scored of them (a hash of a million ids would cost more than the search).
+MATCH_IDS_LIMIT = 20_000
 
 
 @dataclass
@@ -27,7 +50,7 @@ class Hit:
     score: float | None
     keyword_rank: int | None
     semantic_rank: int | None
-    fuzzy: bool  # matched by title similarity (a typo), not by full text
+    similar_title: bool  # matched by title similarity (a typo), not by full text
     title_marked: str | None  # the title with matched terms between HIGHLIGHT_START/STOP
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
 
@@ -46,9 +69,12 @@ class Results:
     hits: list[Hit]
     total: int
     facets: list[OrgFacet] = field(default_factory=list)
-    facet_scope: str = "all matches"  # or "top candidates" for the vector side
+    # Whether the candidates (total, facet counts) are every match, or by meaning the top ones.
+    exhaustive: bool = True
+    total_approximate: bool = False  # a typed phrase was checked only as far as this page
+    catalogue_size: int = 0  # papers in the catalogue, counted without a scan
     not_indexed: int = 0  # papers not yet searchable by meaning
-    typo_fallback: bool = False  # some keyword matches came from title similarity
+    similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
 
     @property
@@ -68,103 +94,363 @@ class Results:
         return self.state.page < self.pages
 
 
-# Columns of a page row (SearchSQL.page) after the hit's own: the number of candidates, then
-# the facets and the count of papers without a current vector (NULL unless asked for).
-TOTAL, FACETS = 17, 18
-
-
+@on_replica
 def search(state: SearchState, *, with_facets: bool = True) -> Results:
-    sql = build_sql(state)
+    query = Query.of(state)
+    connection = search_connection()
+    with connection.cursor() as cursor:
+        docs = doc_table(connection.alias)
+        if query.vector is None:
+            results = _ranked_in_numpy(cursor, query, docs, with_facets)
+        else:
+            results = _fused(cursor, query, docs, with_facets)
+    results.similar_titles = any(h.similar_title for h in results.hits)
+    results.catalogue_size = docs.alive
+    return results
+
+
+@on_replica
+def ranked_ids(state: SearchState, n: int) -> list[int]:
+    """The ids of the first n results, in the order pages 1, 2, … of `search(state)` show them.
+
+    The same ranking as the page, asked for n rows at once (the evaluation needs the top 100).
+    The candidate depth is only raised when n exceeds it, so for n <= SEARCH_CANDIDATE_DEPTH
+    the ranking is exactly the web page's.
+    """
+    query = Query.of(state.with_changes(page=1))
+    query = replace(query, limit=n, offset=0, depth=max(query.depth, n))
+    connection = search_connection()
+    with connection.cursor() as cursor:
+        docs = doc_table(connection.alias)
+        if query.vector is None:
+            ids, _, _ = _keyword_page(cursor, query, docs)
+            return [int(i) for i in ids]
+        matches = _keyword_matches(cursor, query, docs)
+        cursor.execute(*_fused_sql(cursor, query, docs, matches).page())
+        return [row[0] for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search state made ready to run: parsed text, query vector, tuning, page window."""
+
+    state: SearchState
+    text: TextQuery | None
+    vector: tuple[float, ...] | None
+    tuning: Tuning
+    limit: int
+    offset: int
+    depth: int
+
+    @classmethod
+    def of(cls, state: SearchState) -> Query:
+        text = parse_text_query(state.q) if state.q else None
+        vector = None
+        if state.q and state.mode in ("hybrid", "semantic"):
+            from papers.embeddings import get_embedder
+
+            vector = tuple(get_embedder().encode_query(state.q))
+        tuning = Tuning.from_settings()
+        page_size = settings.SEARCH_PAGE_SIZE
+        return cls(
+            state=state,
+            text=text if state.mode in ("hybrid", "keyword") else None,
+            vector=vector,
+            tuning=tuning,
+            limit=page_size,
+            offset=(state.page - 1) * page_size,
+            depth=max(tuning.depth, state.page * page_size),
+        )
+
+    @property
+    def strict(self) -> bool:
+        return self.text is not None and self.text.strict
+
+
+def build_sql(state: SearchState) -> FusedSQL | None:
+    """The fused SQL a search by meaning runs (None for keyword-only and browsing, which rank
+    in numpy): its candidates() are the fusion's raw material for experiments."""
+    query = Query.of(state)
+    if query.vector is None:
+        return None
+    connection = search_connection()
+    with connection.cursor() as cursor:
+        docs = doc_table(connection.alias)
+        return _fused_sql(cursor, query, docs, _keyword_matches(cursor, query, docs))
+
+
+# --- ranked in numpy: keyword only, or browsing ----------------------------------------------
+def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
+    ids, scores, found = _keyword_page(cursor, query, docs)
+    page_ids, page_scores = ids[query.offset :], scores[query.offset :]
+    ranked = query.text is not None
+    cursor.execute(
+        rows_sql(query.text),
+        {
+            "ids": page_ids.tolist(),
+            "scores": page_scores.tolist() if ranked else [None] * len(page_ids),
+            "ranks": found.ranks_of(
+                page_ids, query.offset + 1, query.state.effective_sort == "relevance"
+            )
+            if ranked
+            else [None] * len(page_ids),
+            "similar_title": found.similar_title,
+            "match": query.text.match if query.text else "",
+        }
+        | HEADLINE_PARAMS,
+    )
+    hits = [_hit(row) for row in _named_rows(cursor)]
+    results = Results(state=query.state, hits=hits, total=found.total)
+    results.total_approximate = found.approximate
+    if with_facets:
+        _add_facets(results, *_org_counts(cursor, found.facet_orgs))
+    return results
+
+
+@dataclass
+class _Found:
+    total: int
+    facet_orgs: np.ndarray
+    similar_title: bool = False  # titles that look like the query (a typo), not word matches
+    approximate: bool = False
+    ids: np.ndarray | None = None  # every match and its score, for ranks under other sorts
+    scores: np.ndarray | None = None
+
+    def ranks_of(self, page_ids: np.ndarray, first: int, by_relevance: bool) -> list[int]:
+        """Each paper's place by score among all matches: its place in the list when sorted by
+        relevance; under a date sort, the place it would have."""
+        if by_relevance or self.ids is None:
+            return list(range(first, first + len(page_ids)))
+        ranks = []
+        for pk in page_ids.tolist():
+            score = self.scores[self.ids == pk][0]
+            ahead = (self.scores > score) | ((self.scores == score) & (self.ids < pk))
+            ranks.append(int(ahead.sum()) + 1)
+        return ranks
+
+
+def _keyword_page(cursor, query: Query, docs: DocTable):
+    """The first offset + limit of a keyword search or a browse: (ids, scores, _Found)."""
+    filters = _filters(cursor, query.state)
+    n = query.offset + query.limit
+    sort = query.state.effective_sort
+    if query.text is None:
+        return _browse(docs, filters, sort, n)
+    matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
+    if not matches.matched_any:
+        ids, scores, found = _typo(cursor, query, docs, filters, n)
+        # Facets ignore the organization filter: other organizations may match the words.
+        if matches.without_org_filter().matched_any:
+            found.facet_orgs = matches.without_org_filter().facet_orgs
+        elif filters.org_ids is not None:
+            any_org = replace(filters, org_ids=None)
+            found.facet_orgs = _typo(cursor, query, docs, any_org, n)[2].facet_orgs
+        return ids, scores, found
+    ids, scores = keyword.top(cursor, matches, n, docs, sort)
+    found = _Found(
+        matches.total,
+        matches.facet_orgs,
+        approximate=matches.approximate,
+        ids=matches.ids,
+        scores=matches.scores,
+    )
+    return ids, scores, found
+
+
+def _browse(docs: DocTable, filters: keyword.Filters, sort: str, n: int):
+    in_dates = keyword._date_filter(docs.living_ids(), filters, docs)
+    ids = in_dates[keyword._org_filter(in_dates, filters, docs)]
+    matches = keyword.KeywordMatches(ids, np.zeros(len(ids)), True, docs.org[in_dates])
+    top_ids, _ = keyword.top(None, matches, n, docs, sort)
+    return top_ids, np.zeros(len(top_ids)), _Found(len(ids), matches.facet_orgs)
+
+
+def _typo(cursor, query: Query, docs: DocTable, filters: keyword.Filters, n: int):
+    """No paper has a typed word: titles that look like the query instead (a typo)."""
+    empty = np.zeros(0, dtype=np.int64)
+    if not query.state.q.strip() or not _has_terms(cursor, query.text):
+        return empty, np.zeros(0), _Found(0, empty)
+    ids, scores = _typo_candidates(cursor, query, docs, filters)
+    order = np.lexsort((ids, -scores))
+    ids, scores = ids[order], scores[order]
+    return ids[:n], scores[:n], _Found(len(ids), docs.org[ids], similar_title=True)
+
+
+def _typo_candidates(cursor, query: Query, docs: DocTable, filters: keyword.Filters):
+    params = {"raw": query.state.q, "depth": query.depth}
+    if filters.org_ids is None and filters.start is None and filters.end is None:
+        cursor.execute(TYPO_SQL_ANY, params)
+    else:
+        allowed = keyword._date_filter(docs.living_ids(), filters, docs)
+        allowed = allowed[keyword._org_filter(allowed, filters, docs)]
+        cursor.execute(TYPO_SQL, params | {"allowed": allowed.tolist()})
+    rows = cursor.fetchall()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    return ids, np.array([r[1] for r in rows], dtype=float)
+
+
+def _has_terms(cursor, text: TextQuery) -> bool:
+    cursor.execute("SELECT length(to_tsvector('english', %s)) > 0", [text.rank_words])
+    return cursor.fetchone()[0]
+
+
+# --- fused with meaning: semantic and hybrid -------------------------------------------------
+def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
+    state = query.state
+    matches = _keyword_matches(cursor, query, docs)
+    sql = _fused_sql(cursor, query, docs, matches)
     # Facets count the candidates without the organization filter (so others can be added):
     # when no organization is selected, those are the page's own, counted in the same query.
-    facet_sql = build_sql(state.with_changes(orgs=(), page=1)) if with_facets else None
-    inline = facet_sql is not None and replace(facet_sql, limit=sql.limit, offset=sql.offset) == sql
-    with connection.cursor() as cursor:
-        cursor.execute(*sql.page(with_facets=inline))
-        rows = cursor.fetchall()
-        hits = [_hit(row) for row in rows]
-        total = rows[0][TOTAL] if rows else _count_when_past_the_end(cursor, sql, state)
-        results = Results(state=state, hits=hits, total=total)
-        if facet_sql is not None:
-            if inline and rows:
-                counts, not_indexed = rows[0][FACETS:]
-            else:
-                cursor.execute(*facet_sql.facets())
-                counts, not_indexed = cursor.fetchone()
-            _add_facets(results, counts, not_indexed, state)
-            results.facet_scope = "all matches" if sql.exhaustive else "top candidates"
-    results.typo_fallback = any(h.fuzzy for h in hits)
+    inline = with_facets and not state.orgs
+    cursor.execute(*sql.page(with_facets=inline))
+    rows = list(_named_rows(cursor))
+    hits = [_hit(row) for row in rows]
+    total = rows[0]["total"] if rows else _count_when_past_the_end(cursor, sql, state)
+    results = Results(state=state, hits=hits, total=total, exhaustive=False)
+    if with_facets:
+        if inline and rows:
+            counts, not_indexed = rows[0]["facets"], rows[0]["not_indexed"]
+        else:
+            any_org = replace(query, state=state.with_changes(orgs=()))
+            unfiltered = matches.without_org_filter() if matches else None
+            cursor.execute(*_fused_sql(cursor, any_org, docs, unfiltered).facets())
+            counts, not_indexed = cursor.fetchone()
+        _add_facets(results, counts, not_indexed)
     results.meaning_fallback = (
-        sql.semantic_within_matches and bool(hits) and all(h.keyword_rank is None for h in hits)
+        query.strict
+        and state.mode == "hybrid"
+        and bool(hits)
+        and all(h.keyword_rank is None for h in hits)
     )
     return results
 
 
-def ranked_ids(state: SearchState, n: int) -> list[int]:
-    """The ids of the first n results, in the order pages 1, 2, … of `search(state)` show them.
-
-    The same SQL as the page, asked for n rows at once (the evaluation needs the top 100).
-    The candidate depth is only raised when n exceeds it, so for n <= SEARCH_CANDIDATE_DEPTH
-    the ranking is exactly the web page's.
-    """
-    sql = build_sql(state.with_changes(page=1))
-    sql = replace(sql, limit=n, offset=0, depth=max(sql.depth, n))
-    with connection.cursor() as cursor:
-        cursor.execute(*sql.page())
-        return [row[0] for row in cursor.fetchall()]
+def _keyword_matches(cursor, query: Query, docs: DocTable) -> keyword.KeywordMatches | None:
+    if query.text is None:
+        return None
+    filters = _filters(cursor, query.state)
+    return keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
 
 
-def build_sql(state: SearchState) -> SearchSQL:
-    text = parse_text_query(state.q) if state.q else None
-    vector = None
-    if state.q and state.mode in ("hybrid", "semantic"):
-        from papers.embeddings import get_embedder
-
-        vector = get_embedder().encode_query(state.q)
-    page_size = settings.SEARCH_PAGE_SIZE
-    strict = text is not None and text.strict
-    return SearchSQL(
-        text=text if state.mode in ("hybrid", "keyword") else None,
-        vector=vector,
+def _fused_sql(
+    cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches | None
+) -> FusedSQL:
+    state = query.state
+    candidates = None
+    if matches is not None:
+        candidates = _keyword_candidates(cursor, query, docs, matches)
+    exclude = query.text.exclude if query.strict else ""
+    if state.mode == "semantic" and state.q:
+        text = parse_text_query(state.q)
+        exclude = text.exclude if text.strict else ""
+    return FusedSQL(
+        vector=query.vector,
+        tuning=query.tuning,
+        keyword=candidates,
+        text=query.text,
         orgs=state.orgs,
         start=state.start_date,
         end=state.end_date,
         sort=state.effective_sort,
-        limit=page_size,
-        offset=(state.page - 1) * page_size,
-        depth=max(settings.SEARCH_CANDIDATE_DEPTH, state.page * page_size),
-        raw_query=state.q,
-        semantic_within_matches=strict and state.mode == "hybrid",
-        semantic_exclude=text.exclude if strict else "",
+        limit=query.limit,
+        offset=query.offset,
+        depth=query.depth,
+        semantic_exclude=exclude,
     )
 
 
-def _count_when_past_the_end(cursor, sql: SearchSQL, state: SearchState) -> int:
+def _keyword_candidates(
+    cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches
+) -> KeywordCandidates:
+    if not matches.matched_any:
+        filters = _filters(cursor, query.state)
+        ids, scores, _ = _typo(cursor, query, docs, filters, query.depth)
+        return KeywordCandidates(
+            tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids))
+        )
+    ids, scores = keyword.top(cursor, matches, query.depth, docs)
+    match_ids = None
+    if query.strict:
+        # Phrases are checked paper by paper: bind meaning to the checked best few then.
+        limit = 5 * query.depth if matches.phrase_query else MATCH_IDS_LIMIT
+        match_ids, _ = keyword.top(cursor, matches, limit, docs)
+        match_ids = tuple(match_ids.tolist()) if len(match_ids) else None
+    return KeywordCandidates(
+        tuple(ids.tolist()),
+        tuple(scores.tolist()),
+        matched_any=True,
+        match_ids=match_ids,
+    )
+
+
+def _count_when_past_the_end(cursor, sql: FusedSQL, state: SearchState) -> int:
     if state.page == 1:
         return 0
     cursor.execute(*sql.count())
     return cursor.fetchone()[0]
 
 
-def _hit(row) -> Hit:
-    (
-        pk, title, abstract, published, upvotes, authors_count, source, source_id,
-        org_id, org_slug, org_name, score, keyword_rank, semantic_rank, fuzzy,
-        title_html, snippet_html,
-    ) = row[:TOTAL]  # fmt: skip
+# --- shared -------------------------------------------------------------------------------------
+def _filters(cursor, state: SearchState) -> keyword.Filters:
+    org_ids = None
+    if state.orgs:
+        cursor.execute(
+            "SELECT id FROM papers_organization WHERE slug = ANY(%s)", [list(state.orgs)]
+        )
+        org_ids = tuple(row[0] for row in cursor.fetchall())
+    return keyword.Filters(
+        org_ids=org_ids,
+        start=day_number(state.start_date) if state.start_date else None,
+        end=day_number(state.end_date) if state.end_date else None,
+    )
+
+
+def _org_counts(cursor, orgs: np.ndarray) -> tuple[list, int]:
+    """[slug, name, count] of the most frequent organizations among matches, most first; and
+    the number of papers not yet searchable by meaning (one round trip for both)."""
+    values, counts = np.unique(orgs[orgs >= 0], return_counts=True)
+    best = np.lexsort((values, -counts))[:FACET_LIMIT]
+    wanted = dict(zip(values[best].tolist(), counts[best].tolist(), strict=True))
+    cursor.execute(
+        f"SELECT ({NOT_EMBEDDED}), ARRAY(SELECT ARRAY[id::text, slug, name]"
+        " FROM papers_organization WHERE id = ANY(%(ids)s))",
+        {
+            "ids": list(wanted),
+            "not_embedded_cap": NOT_EMBEDDED_CAP,
+            "model": settings.EMBEDDING_MODEL,
+        },
+    )
+    not_indexed, names = cursor.fetchone()
+    facets = [[slug, name, wanted[int(pk)]] for pk, slug, name in names]
+    return sorted(facets, key=lambda f: (-f[2], f[1])), not_indexed
+
+
+def _named_rows(cursor):
+    names = [column.name for column in cursor.description]
+    for row in cursor.fetchall():
+        yield dict(zip(names, row, strict=True))
+
+
+def _hit(row: dict) -> Hit:
     paper = Paper(
-        pk=pk, title=title, abstract=abstract, published=published, upvotes=upvotes,
-        authors_count=authors_count, source=source, source_id=source_id,
-        organization_id=org_id,
+        pk=row["id"], title=row["title"], abstract=row["abstract"], published=row["published"],
+        upvotes=row["upvotes"], authors_count=row["authors_count"], source=row["source"],
+        source_id=row["source_id"], organization_id=row["org_id"],
     )  # fmt: skip
-    if org_id is not None:
-        paper.organization = Organization(pk=org_id, slug=org_slug, name=org_name)
+    if row["org_id"] is not None:
+        paper.organization = Organization(
+            pk=row["org_id"], slug=row["org_slug"], name=row["org_name"]
+        )
     # PostgreSQL computes the fused score as numeric: a Decimal, which JSON writes as a string.
-    score = None if score is None else float(score)
-    return Hit(paper, score, keyword_rank, semantic_rank, fuzzy, title_html, snippet_html)
+    score = None if row["score"] is None else float(row["score"])
+    return Hit(
+        paper, score, row["keyword_rank"], row["semantic_rank"], row["similar_title"],
+        row["title_marked"], row["snippet_marked"],
+    )  # fmt: skip
 
 
-def _add_facets(results: Results, counts: list, not_indexed: int, state: SearchState) -> None:
+def _add_facets(results: Results, counts: list, not_indexed: int) -> None:
+    state = results.state
     results.facets = [
         OrgFacet(slug, name, count, slug in state.orgs) for slug, name, count in counts if slug
     ]

@@ -11,7 +11,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from papers.models import Paper
 from search.engine import search
-from search.state import SearchState
+from search.state import SearchState, Sort
 
 
 class SearchFeed(Feed):
@@ -24,13 +24,13 @@ class SearchFeed(Feed):
         return super().__call__(request, *args, **kwargs)
 
     def get_object(self, request: HttpRequest) -> SearchState:
-        return SearchState.from_query(request.GET).with_changes(sort="newest")
+        return SearchState.from_query(request.GET).with_changes(sort=Sort.NEWEST)
 
     def title(self, state: SearchState) -> str:
         return f"Papers matching “{state.q}”" if state.q else "Newest papers"
 
     def link(self, state: SearchState) -> str:
-        return state.with_changes(sort="").url
+        return state.with_changes(sort=None).url
 
     def subtitle(self, state: SearchState) -> str:
         return "The newest papers for this search, from the paper search app."

@@ -21,7 +21,7 @@ WORD = re.compile(r"\w+")
 @dataclass(frozen=True)
 class TextQuery:
     match: str  # argument of websearch_to_tsquery('english', …): which papers match
-    rank: str  # the words that score a match (never the excluded ones)
+    rank_words: str  # the words that score a match (never the excluded ones), space-separated
     strict: bool  # typed syntax: every term (or phrase) must match
     exclude: str = ""  # the excluded words and phrases as one websearch OR-query, or ""
 
@@ -32,9 +32,9 @@ def parse_text_query(q: str) -> TextQuery:
         excluded = [m.strip().removeprefix("-") for m in NEGATED.findall(q)]
         return TextQuery(
             match=q,
-            rank=" ".join(WORD.findall(positive)),
+            rank_words=" ".join(WORD.findall(positive)),
             strict=True,
             exclude=" OR ".join(e for e in excluded if WORD.search(e)),
         )
     words = [w for w in WORD.findall(q) if w.lower() != "or"]  # "or" would read as OR
-    return TextQuery(match=" OR ".join(words), rank=" ".join(words), strict=False)
+    return TextQuery(match=" OR ".join(words), rank_words=" ".join(words), strict=False)

@@ -1,11 +1,9 @@
-"""The SQL behind search.engine: candidate lists, fusion, filters, page and facets.
+"""The SQL behind search.engine: the search by meaning, its fusion with the keyword candidates,
+filters, the ranked page, facets, and the rows of a page chosen elsewhere.
 
-Keyword ranking is BM25 over the postings the database keeps beside each paper's tsvector
-(papers.PaperTerm): term frequency from a lexeme's positions (a title occurrence, weight A, counts
-SEARCH_TITLE_WEIGHT times), document frequency from the postings' key, length normalization by
-the number of lexemes. Which papers match is still the tsquery against the GIN index.
-PostgreSQL's ts_rank has no IDF, which is why BM25 ranks much better on judged queries
-(docs/RELEVANCE.md).
+Keyword candidates arrive ranked from search.keyword (BM25 over the packed postings, in numpy)
+as two arrays; this SQL fuses them with the nearest papers by meaning (pgvector HNSW, cosine) in
+one round trip. Every column is named and read by name (search.engine).
 """
 
 from __future__ import annotations
@@ -15,22 +13,23 @@ from datetime import date
 
 from django.conf import settings
 
-from papers.models import Organization, Paper, PaperTerm
+from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
+from papers.models import Organization, Paper
+from search.keyword import KeywordTuning
 from search.query_text import TextQuery
 
 PAPER = Paper._meta.db_table
 ORG = Organization._meta.db_table
-TERM = PaperTerm._meta.db_table
 HIGHLIGHT_START, HIGHLIGHT_STOP = "\x02", "\x03"  # swapped for <mark> after HTML escaping
 SNIPPET_OPTIONS = (
     f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxFragments=2, MaxWords=40, "
     'MinWords=20, FragmentDelimiter=" … "'
 )
 TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, HighlightAll=true"
-# How hybrid search fuses its two candidate lists (settings.SEARCH_FUSION). "convex": a weighted
-# sum of the keyword score divided by the best keyword score and the cosine similarity rescaled
-# to 0..1 over the semantic candidates; it beat rank fusion on judged queries
-# (docs/RELEVANCE.md). "rrf": reciprocal rank fusion, sum of weight / (k + rank).
+# How hybrid search fuses its two candidate lists (Tuning.fusion). "convex": a weighted sum of
+# the keyword score divided by the best keyword score and the cosine similarity rescaled to 0..1
+# over the semantic candidates; it beat rank fusion on judged queries (docs/RELEVANCE.md).
+# "rrf": reciprocal rank fusion, sum of weight / (k + rank).
 FUSED_SCORE = {
     "convex": """
         %(keyword_weight)s * coalesce(k.score / nullif(max(k.score) OVER (), 0), 0)
@@ -47,161 +46,137 @@ SORT_ORDER = {
     "oldest": "p.published ASC NULLS LAST, f.score DESC, p.id",
     "upvotes": "p.upvotes DESC, f.score DESC, p.id DESC",
 }
+# The columns of a hit, by name (search.engine._hit reads them so).
+HIT_COLUMNS = """
+    p.id, p.title, p.abstract, p.published, p.upvotes, p.authors_count, p.source, p.source_id,
+    o.id AS org_id, o.slug AS org_slug, o.name AS org_name"""
 
 
 @dataclass(frozen=True)
-class SearchSQL:
-    text: TextQuery | None
-    vector: tuple[float, ...] | None
-    orgs: tuple[str, ...]
-    start: date | None
-    end: date | None
-    sort: str
-    limit: int
-    offset: int
+class Tuning:
+    """Every ranking knob, read from settings once per search, passed down as a value."""
+
+    fusion: str
+    keyword_weight: float
+    semantic_weight: float
+    rrf_k: int
     depth: int
-    raw_query: str = ""
-    # Typed syntax binds the search by meaning too. Hybrid: only papers matching the typed
-    # query, unless none does (then meaning alone, as for a typo). Excluded words: always out.
-    semantic_within_matches: bool = False
+    min_similarity: float
+    min_semantic: int
+    noise_floor: float
+    keyword: KeywordTuning
+
+    @classmethod
+    def from_settings(cls) -> Tuning:
+        return cls(
+            fusion=settings.SEARCH_FUSION,
+            keyword_weight=settings.SEARCH_KEYWORD_WEIGHT,
+            semantic_weight=settings.SEARCH_SEMANTIC_WEIGHT,
+            rrf_k=settings.SEARCH_RRF_K,
+            depth=settings.SEARCH_CANDIDATE_DEPTH,
+            min_similarity=settings.SEARCH_SEMANTIC_MIN_SIMILARITY,
+            min_semantic=settings.SEARCH_SEMANTIC_MIN_RESULTS,
+            noise_floor=settings.SEARCH_SEMANTIC_NOISE_FLOOR,
+            keyword=KeywordTuning(
+                k1=settings.SEARCH_BM25_K1,
+                b=settings.SEARCH_BM25_B,
+                title_weight=settings.SEARCH_TITLE_WEIGHT,
+                extra_weight=settings.SEARCH_EXTRA_WEIGHT,
+                min_coverage=settings.SEARCH_KEYWORD_MIN_COVERAGE,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class KeywordCandidates:
+    """The keyword side of a fused search, ranked: ids and scores, best first."""
+
+    ids: tuple[int, ...] = ()
+    scores: tuple[float, ...] = ()
+    similar_title: bool = False  # titles that look like the query (a typo), not word matches
+    matched_any: bool = False  # a paper within the filters has a typed word
+    match_ids: tuple[int, ...] | None = None  # typed syntax in hybrid: meaning ranks only these
+
+
+@dataclass(frozen=True)
+class FusedSQL:
+    """A search by meaning, alone or fused with keyword candidates, with the filters."""
+
+    vector: tuple[float, ...]
+    tuning: Tuning
+    keyword: KeywordCandidates | None = None  # None: by meaning alone
+    text: TextQuery | None = None  # for highlights, and excluded words
+    orgs: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    sort: str = "relevance"
+    limit: int = 20
+    offset: int = 0
+    depth: int = 200
     semantic_exclude: str = ""
 
-    @property
-    def exhaustive(self) -> bool:
-        """Whether the candidate set is every match (keyword only), or the top of a ranking."""
-        return self.vector is None
-
-    # --- statements -------------------------------------------------------------------------
     def page(self, *, with_facets: bool = False) -> tuple[str, dict]:
-        """One ranked page; every row also carries the total number of candidates and, when
-        asked, the facets of this very candidate set (saving the facet query's second pass over
-        the candidate lists: the search page without an organization selected)."""
-        facets = f"({_FACETS_JSON}), ({_NOT_INDEXED})" if with_facets else "NULL, NULL"
+        """One ranked page; every row also carries the number of candidates and, when asked,
+        the facets of this very candidate set (no second pass over it)."""
+        facets = (
+            f"({_FACETS_JSON}) AS facets, ({NOT_EMBEDDED}) AS not_indexed"
+            if with_facets
+            else "NULL AS facets, NULL AS not_indexed"
+        )
         sql = f"""
         {self._with()}
         , page AS (
-            SELECT p.id, f.score, f.keyword_rank, f.semantic_rank, f.fuzzy,
-                   count(*) OVER () AS total
+            SELECT f.id, f.score, f.keyword_rank, f.semantic_rank, f.similar_title,
+                   count(*) OVER () AS total,
+                   row_number() OVER (ORDER BY {SORT_ORDER[self.sort]}) AS position
             FROM fused f JOIN {PAPER} p ON p.id = f.id
-            ORDER BY {SORT_ORDER[self.sort]}
+            ORDER BY position
             LIMIT %(limit)s OFFSET %(offset)s
         )
-        SELECT p.id, p.title, p.abstract, p.published, p.upvotes, p.authors_count, p.source,
-               p.source_id, o.id, o.slug, o.name, pg.score, pg.keyword_rank, pg.semantic_rank,
-               pg.fuzzy, {self._headlines()}, pg.total, {facets}
+        SELECT {HIT_COLUMNS}, pg.score, pg.keyword_rank, pg.semantic_rank, pg.similar_title,
+               {self._headlines()}, pg.total, {facets}
         FROM page pg JOIN {PAPER} p ON p.id = pg.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
-        ORDER BY {SORT_ORDER[self.sort].replace("f.score", "pg.score")}
+        ORDER BY pg.position
         """
-        return sql, self._params()
+        return sql, self.params()
+
+    def candidates(self) -> tuple[str, dict]:
+        """Every fused candidate with both ranks and the fused score, best first: the
+        fusion's raw material (bench/fusion_experiments.py)."""
+        sql = f"""{self._with()}
+        SELECT f.id, f.keyword_rank, f.semantic_rank, f.score FROM fused f
+        JOIN {PAPER} p ON p.id = f.id ORDER BY {SORT_ORDER["relevance"]}"""
+        return sql, self.params()
+
+    def nearest(self) -> tuple[str, dict]:
+        """The nearest papers by meaning with their cosine similarity, before any floor."""
+        sql = f"WITH {self._semantic_cte()} SELECT id, 1 - distance FROM nearest ORDER BY distance"
+        return sql, self.params()
 
     def count(self) -> tuple[str, dict]:
-        return f"{self._with()} SELECT count(*) FROM fused", self._params()
+        return f"{self._with()} SELECT count(*) FROM fused", self.params()
 
     def facets(self) -> tuple[str, dict]:
         """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
         most first), and how many papers lack a current vector."""
-        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({_NOT_INDEXED})"
-        return sql, self._params()
+        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({NOT_EMBEDDED})"
+        return sql, self.params()
 
     # --- pieces -----------------------------------------------------------------------------
     def _with(self) -> str:
-        parts = []
-        if self.text:
-            parts += [self._keyword_ctes()]
-        if self.vector:
-            parts += [self._semantic_cte()]
+        parts = [self._semantic_cte()]
+        if self.keyword is not None:
+            parts.insert(0, self._keyword_cte())
         parts.append(f"fused AS ({self._fusion()})")
         return "WITH " + ",\n".join(parts)
 
-    def _filters(self, alias: str = "p") -> str:
-        clauses = ["TRUE"]
-        if self.orgs:
-            clauses.append(
-                f"{alias}.organization_id IN (SELECT id FROM {ORG} WHERE slug = ANY(%(orgs)s))"
-            )
-        if self.start:
-            clauses.append(f"{alias}.published >= %(start)s")
-        if self.end:
-            clauses.append(f"{alias}.published <= %(end)s")
-        return " AND ".join(clauses)
-
-    def _not_noise(self) -> str:
-        """Gibberish or an off-topic query matches nothing by meaning: when no word matched and
-        even the nearest paper is under the noise floor. A word that matched (an invented name,
-        'DistAttention') keeps the list by meaning, to fill the page after the exact hits."""
-        nearest_is_close = "(SELECT min(distance) FROM nearest) <= 1 - %(noise_floor)s"
-        if self.text:
-            return f"(EXISTS (SELECT 1 FROM matches) OR {nearest_is_close})"
-        return nearest_is_close
-
-    def _syntax_filter(self) -> str:
-        clauses = ["TRUE"]
-        if self.semantic_within_matches:
-            clauses.append(
-                "(NOT EXISTS (SELECT 1 FROM matches) OR p.id IN (SELECT id FROM matches))"
-            )
-        if self.semantic_exclude:
-            clauses.append("NOT p.search_vector @@ websearch_to_tsquery('english', %(exclude)s)")
-        return " AND ".join(clauses)
-
-    def _keyword_ctes(self) -> str:
-        return f"""
-        tsq AS (SELECT websearch_to_tsquery('english', %(match)s) AS q),
-        terms AS (
-            SELECT DISTINCT t.lexeme FROM unnest(to_tsvector('english', %(rank_text)s)) t
-        ),
-        stats AS (
-            SELECT count(*)::float AS n, greatest(avg(search_length), 1) AS avgdl FROM {PAPER}
-        ),
-        idf AS (
-            SELECT t.lexeme, ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS idf
-            FROM terms t CROSS JOIN stats s
-            CROSS JOIN LATERAL (
-                SELECT count(*) AS df FROM {TERM} x WHERE x.lexeme = t.lexeme
-            ) d
-        ),
-        matches AS (
-            SELECT p.id, p.search_length FROM {PAPER} p, tsq
-            WHERE p.search_vector @@ tsq.q AND {self._filters()}
-        ),
-        postings AS MATERIALIZED (
-            -- Read by term through the (lexeme, paper) key, before meeting the matches: a
-            -- common word's rows are fewer than the lexemes of every paper that has it.
-            SELECT x.paper_id, x.title_tf * %(title_weight)s + x.body_tf AS tf, i.idf
-            FROM {TERM} x JOIN idf i ON i.lexeme = x.lexeme
-            WHERE x.lexeme = ANY(ARRAY(SELECT lexeme FROM terms))
-        ),
-        bm25_all AS (
-            SELECT m.id, sum(
-                x.idf * x.tf * (%(k1)s + 1)
-                / (x.tf + %(k1)s * (1 - %(b)s + %(b)s * m.search_length / s.avgdl))
-            ) AS score
-            FROM matches m
-            JOIN postings x ON x.paper_id = m.id
-            CROSS JOIN stats s
-            GROUP BY m.id
-        ),
-        bm25 AS (
-            -- Plain words match with OR; a paper must still cover enough of the query's weight
-            -- (a paper holding each word once scores about the sum of their idf).
-            SELECT id, score FROM bm25_all
-            WHERE score >= %(min_coverage)s * (SELECT sum(idf) FROM idf)
-        ),
-        typo AS (
-            SELECT p.id, word_similarity(%(raw)s, p.title) AS score FROM {PAPER} p
-            WHERE NOT EXISTS (SELECT 1 FROM matches) AND EXISTS (SELECT 1 FROM terms)
-              AND %(raw)s <%% p.title
-              AND {self._filters()}
-            ORDER BY score DESC LIMIT %(depth)s
-        ),
+    def _keyword_cte(self) -> str:
+        return """
         keyword AS (
-            SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank,
-                   false AS fuzzy
-            FROM bm25
-            UNION ALL
-            SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank, true AS fuzzy
-            FROM typo
+            SELECT k.id, k.score, k.rank, %(similar_title)s AS similar_title
+            FROM unnest(%(keyword_ids)s::bigint[], %(keyword_scores)s::float8[])
+                 WITH ORDINALITY AS k(id, score, rank)
         )"""
 
     def _semantic_cte(self) -> str:
@@ -210,7 +185,7 @@ class SearchSQL:
         return f"""
         nearest AS MATERIALIZED (
             SELECT p.id, p.embedding <=> %(vector)s::vector AS distance FROM {PAPER} p
-            WHERE {_embedded("p")} AND {self._filters()} AND {self._syntax_filter()}
+            WHERE {_embedded("p")} AND {_filters("p", self)} AND {self._syntax_filter()}
             ORDER BY p.embedding <=> %(vector)s::vector
             LIMIT %(depth)s
         ),
@@ -224,36 +199,38 @@ class SearchSQL:
               AND (rank <= %(min_semantic)s OR distance <= 1 - %(min_similarity)s)
         )"""
 
+    def _not_noise(self) -> str:
+        """Gibberish or an off-topic query matches nothing by meaning: when no word matched and
+        even the nearest paper is under the noise floor. A word that matched (an invented name,
+        'DistAttention') keeps the list by meaning, to fill the page after the exact hits."""
+        return "(%(matched_any)s OR (SELECT min(distance) FROM nearest) <= 1 - %(noise_floor)s)"
+
+    def _syntax_filter(self) -> str:
+        clauses = ["TRUE"]
+        if self.keyword is not None and self.keyword.match_ids is not None:
+            clauses.append("p.id IN (SELECT unnest(%(match_ids)s::bigint[]))")
+        if self.semantic_exclude:
+            clauses.append("NOT p.search_vector @@ websearch_to_tsquery('english', %(exclude)s)")
+        return " AND ".join(clauses)
+
     def _fusion(self) -> str:
-        if self.text and self.vector:
+        if self.keyword is not None:
             return f"""
             SELECT coalesce(k.id, s.id) AS id, k.rank AS keyword_rank, s.rank AS semantic_rank,
-                   {FUSED_SCORE[settings.SEARCH_FUSION]} AS score,
-                   coalesce(k.fuzzy, false) AS fuzzy
+                   {FUSED_SCORE[self.tuning.fusion]} AS score,
+                   coalesce(k.similar_title, false) AS similar_title
             FROM (SELECT * FROM keyword WHERE rank <= %(depth)s) k
             FULL OUTER JOIN semantic s ON s.id = k.id"""
-        if self.text:  # score: BM25 (or title similarity for a typo)
-            return """
-            SELECT id, rank AS keyword_rank, NULL::bigint AS semantic_rank, score, fuzzy
-            FROM keyword"""
-        if self.vector:  # score: cosine similarity
-            return """
+        return """
             SELECT id, NULL::bigint AS keyword_rank, rank AS semantic_rank,
-                   similarity AS score, false AS fuzzy
+                   similarity AS score, false AS similar_title
             FROM semantic"""
-        return f"""
-            SELECT p.id, NULL::bigint AS keyword_rank, NULL::bigint AS semantic_rank,
-                   NULL::float AS score, false AS fuzzy
-            FROM {PAPER} p WHERE {self._filters()}"""
 
     def _headlines(self) -> str:
-        if not self.text:
-            return "NULL, NULL"
-        return """
-            ts_headline('english', p.title, (SELECT q FROM tsq), %(title_options)s),
-            ts_headline('english', p.abstract, (SELECT q FROM tsq), %(snippet_options)s)"""
+        return headlines_sql(self.text)
 
-    def _params(self) -> dict:
+    def params(self) -> dict:
+        tuning = self.tuning
         params = {
             "limit": self.limit,
             "offset": self.offset,
@@ -262,33 +239,67 @@ class SearchSQL:
             "start": self.start,
             "end": self.end,
             "model": settings.EMBEDDING_MODEL,
-            "rrf_k": settings.SEARCH_RRF_K,
-            "keyword_weight": settings.SEARCH_KEYWORD_WEIGHT,
-            "semantic_weight": settings.SEARCH_SEMANTIC_WEIGHT,
-        }
-        if self.text:
-            params |= {
-                "match": self.text.match,
-                "rank_text": self.text.rank,
-                "raw": self.raw_query,
-                "k1": settings.SEARCH_BM25_K1,
-                "b": settings.SEARCH_BM25_B,
-                "title_weight": settings.SEARCH_TITLE_WEIGHT,
-                "min_coverage": 0 if self.text.strict else settings.SEARCH_KEYWORD_MIN_COVERAGE,
-                "title_options": TITLE_OPTIONS,
-                "snippet_options": SNIPPET_OPTIONS,
-            }
-        if self.vector:
-            params["exclude"] = self.semantic_exclude
-            params["vector"] = "[" + ",".join(f"{x:.7g}" for x in self.vector) + "]"
+            "rrf_k": tuning.rrf_k,
+            "keyword_weight": tuning.keyword_weight,
+            "semantic_weight": tuning.semantic_weight,
+            "vector": "[" + ",".join(f"{x:.7g}" for x in self.vector) + "]",
+            "exclude": self.semantic_exclude,
             # A ranked list may run on into weaker matches; a list sorted by date or upvotes must
             # hold only papers that really match, or it is just the catalogue, sorted.
-            params["min_similarity"] = (
-                -1.0 if self.sort == "relevance" else settings.SEARCH_SEMANTIC_MIN_SIMILARITY
-            )
-            params["min_semantic"] = settings.SEARCH_SEMANTIC_MIN_RESULTS
-            params["noise_floor"] = settings.SEARCH_SEMANTIC_NOISE_FLOOR
-        return params
+            "min_similarity": -1.0 if self.sort == "relevance" else tuning.min_similarity,
+            "min_semantic": tuning.min_semantic,
+            "noise_floor": tuning.noise_floor,
+            "matched_any": bool(self.keyword and self.keyword.matched_any),
+            "not_embedded_cap": NOT_EMBEDDED_CAP,
+        }
+        if self.text:
+            params |= {"match": self.text.match}
+        if self.keyword is not None:
+            params |= {
+                "keyword_ids": list(self.keyword.ids),
+                "keyword_scores": list(self.keyword.scores),
+                "similar_title": self.keyword.similar_title,
+                "match_ids": list(self.keyword.match_ids or ()),
+            }
+        return params | HEADLINE_PARAMS
+
+
+HEADLINE_PARAMS = {"title_options": TITLE_OPTIONS, "snippet_options": SNIPPET_OPTIONS}
+
+
+def headlines_sql(text: TextQuery | None) -> str:
+    if not text:
+        return "NULL AS title_marked, NULL AS snippet_marked"
+    query = "websearch_to_tsquery('english', %(match)s)"
+    return f"""
+        ts_headline('english', p.title, {query}, %(title_options)s) AS title_marked,
+        ts_headline('english', p.abstract, {query}, %(snippet_options)s) AS snippet_marked"""
+
+
+def rows_sql(text: TextQuery | None) -> str:
+    """The hits of a page ranked elsewhere (keyword search, browsing), in the given order."""
+    return f"""
+    SELECT {HIT_COLUMNS}, k.score, k.keyword_rank, NULL::bigint AS semantic_rank,
+           %(similar_title)s AS similar_title, {headlines_sql(text)}
+    FROM unnest(%(ids)s::bigint[], %(scores)s::float8[], %(ranks)s::bigint[])
+         WITH ORDINALITY AS k(id, score, keyword_rank, position)
+    JOIN {PAPER} p ON p.id = k.id
+    LEFT JOIN {ORG} o ON o.id = p.organization_id
+    ORDER BY k.position
+    """
+
+
+def _filters(alias: str, query) -> str:
+    clauses = ["TRUE"]
+    if query.orgs:
+        clauses.append(
+            f"{alias}.organization_id IN (SELECT id FROM {ORG} WHERE slug = ANY(%(orgs)s))"
+        )
+    if query.start:
+        clauses.append(f"{alias}.published >= %(start)s")
+    if query.end:
+        clauses.append(f"{alias}.published <= %(end)s")
+    return " AND ".join(clauses)
 
 
 def _embedded(alias: str) -> str:
@@ -309,4 +320,3 @@ _FACETS_JSON = f"""
         LEFT JOIN {ORG} o ON o.id = p.organization_id
         GROUP BY o.slug, o.name
     ) c"""
-_NOT_INDEXED = f"SELECT count(*) FROM {PAPER} x WHERE NOT ({_embedded('x')})"

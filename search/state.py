@@ -12,15 +12,17 @@ import calendar
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TypeVar
 from urllib.parse import urlencode
 
+from django.db.models import TextChoices
 from django.http import QueryDict
+from django.urls import reverse
 
+Choice = TypeVar("Choice", bound=TextChoices)
 MAX_QUERY_LENGTH = 500
 MAX_ORGS = 20
 MAX_PAGE = 500
-MODES = ("hybrid", "keyword", "semantic")
-SORTS = ("relevance", "newest", "oldest", "upvotes")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
 DATE_FORMS = (
@@ -30,14 +32,29 @@ DATE_FORMS = (
 )
 
 
+class Mode(TextChoices):
+    """How a query matches: the labels are the page's."""
+
+    HYBRID = "hybrid", "Words and meaning"
+    KEYWORD = "keyword", "Exact words"
+    SEMANTIC = "semantic", "Meaning only"
+
+
+class Sort(TextChoices):
+    RELEVANCE = "relevance", "Relevance"
+    NEWEST = "newest", "Newest"
+    OLDEST = "oldest", "Oldest"
+    UPVOTES = "upvotes", "Upvotes"
+
+
 @dataclass(frozen=True)
 class SearchState:
     q: str = ""
-    mode: str = "hybrid"
+    mode: Mode = Mode.HYBRID
     orgs: tuple[str, ...] = ()
     date_from: str = ""  # as the user wrote it: YYYY, YYYY-MM or YYYY-MM-DD
     date_to: str = ""
-    sort: str = ""  # "" = the default for whether there is a query
+    sort: Sort | None = None  # None: the default for whether there is a query
     page: int = 1
     errors: dict[str, str] = field(default_factory=dict, compare=False)
     # What the user typed in a date field that was refused: the form shows it again beside its
@@ -55,30 +72,30 @@ class SearchState:
             q = q[:MAX_QUERY_LENGTH]
         state = cls(
             q=q,
-            mode=_choice(params, "mode", MODES, errors) or "hybrid",
+            mode=_choice(params, "mode", Mode, errors) or Mode.HYBRID,
             orgs=_orgs(params, errors),
             date_from=_date(params, "from", errors),
             date_to=_date(params, "to", errors),
-            sort=_choice(params, "sort", SORTS, errors),
+            sort=_choice(params, "sort", Sort, errors),
             page=_page(params, errors),
         )
         if state.date_from and state.date_to and state.start_date > state.end_date:
             errors["to"] = "The end date is before the start date."
             state = replace(state, date_to="")
         if state.sort == state.default_sort:
-            state = replace(state, sort="")
+            state = replace(state, sort=None)
         rejected = {name: _one(params, name).strip() for name in ("from", "to") if name in errors}
         return replace(state, errors=errors, rejected=rejected)
 
     # --- derived values -------------------------------------------------------------------
     @property
-    def default_sort(self) -> str:
-        return "relevance" if self.q else "newest"
+    def default_sort(self) -> Sort:
+        return Sort.RELEVANCE if self.q else Sort.NEWEST
 
     @property
-    def effective_sort(self) -> str:
-        if self.sort == "relevance" and not self.q:
-            return "newest"  # nothing to be relevant to
+    def effective_sort(self) -> Sort:
+        if self.sort == Sort.RELEVANCE and not self.q:
+            return Sort.NEWEST  # nothing to be relevant to
         return self.sort or self.default_sort
 
     @property
@@ -90,6 +107,11 @@ class SearchState:
         return _bounds(self.date_to)[1] if self.date_to else None
 
     @property
+    def searches_by_meaning(self) -> bool:
+        """Whether the query is matched by meaning too (its embedding), not only by its words."""
+        return self.mode != Mode.KEYWORD
+
+    @property
     def is_filtered(self) -> bool:
         return bool(self.orgs or self.date_from or self.date_to)
 
@@ -98,15 +120,15 @@ class SearchState:
         pairs: list[tuple[str, str]] = []
         if self.q:
             pairs.append(("q", self.q))
-        if self.mode != "hybrid":
-            pairs.append(("mode", self.mode))
+        if self.mode != Mode.HYBRID:
+            pairs.append(("mode", self.mode.value))
         pairs += [("org", slug) for slug in self.orgs]
         if self.date_from:
             pairs.append(("from", self.date_from))
         if self.date_to:
             pairs.append(("to", self.date_to))
         if self.sort and self.sort != self.default_sort:
-            pairs.append(("sort", self.sort))
+            pairs.append(("sort", self.sort.value))
         if self.page != 1:
             pairs.append(("page", str(self.page)))
         return pairs
@@ -117,18 +139,32 @@ class SearchState:
     @property
     def url(self) -> str:
         """The permalink of this search on the search page."""
+        return self._url("search")
+
+    @property
+    def api_url(self) -> str:
+        """The same search from the JSON API."""
+        return self._url("api-search")
+
+    @property
+    def feed_url(self) -> str:
+        """The Atom feed that follows this search (its newest papers: any page is the first)."""
+        return self.with_changes()._url("feed")
+
+    def _url(self, view_name: str) -> str:
         query = self.to_query()
-        return f"/?{query}" if query else "/"
+        path = reverse(view_name)
+        return f"{path}?{query}" if query else path
 
     def to_dict(self) -> dict:
         """The canonical state as JSON-friendly values (the API echoes it)."""
         return {
             "q": self.q,
-            "mode": self.mode,
+            "mode": self.mode.value,
             "org": list(self.orgs),
             "from": self.date_from or None,
             "to": self.date_to or None,
-            "sort": self.effective_sort,
+            "sort": self.effective_sort.value,
             "page": self.page,
         }
 
@@ -148,12 +184,12 @@ def _one(params, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _choice(params, name: str, choices: tuple[str, ...], errors: dict) -> str:
+def _choice(params, name: str, choices: type[Choice], errors: dict) -> Choice | None:
     value = _one(params, name).strip().lower()
-    if value and value not in choices:
-        errors[name] = f"Choose one of: {', '.join(choices)}."
-        return ""
-    return value
+    if value and value not in choices.values:
+        errors[name] = f"Choose one of: {', '.join(choices.values)}."
+        return None
+    return choices(value) if value else None
 
 
 def _orgs(params, errors: dict) -> tuple[str, ...]:

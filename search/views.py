@@ -8,11 +8,11 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
-from papers.indexing import embedding_status
+from papers.indexing import backlog
 from papers.models import Paper
 from search.engine import search
 from search.similar import similar_papers
-from search.state import MODES, SORTS, SearchState
+from search.state import Mode, SearchState, Sort
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
@@ -25,8 +25,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "state": state,
         "results": results,
         "canonical_url": canonical,
-        "modes": MODES,
-        "sorts": SORTS,
+        "modes": Mode,
+        "sorts": Sort,
         "presets": _date_presets(),
     }
     status = 400 if state.errors else 200
@@ -35,7 +35,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         response = render(request, "search/_results.html", context, status=status)
         response = push_url(response, canonical)
     else:
-        context["index_status"] = embedding_status()
+        context["index_status"] = backlog(results.catalogue_size)
         response = render(request, "search/index.html", context, status=status)
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))
@@ -46,7 +46,14 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
     paper = get_object_or_404(Paper.objects.select_related("organization"), pk=pk)
     if slug is not None and slug != paper.slug:
         return HttpResponsePermanentRedirect(paper.get_absolute_url())
-    context = {"paper": paper, "similar": similar_papers(paper)}
+    org = paper.organization
+    context = {
+        "paper": paper,
+        "similar": similar_papers(paper),
+        # Searches the page links to: the organization's papers, and papers like this one.
+        "organization_papers": SearchState(orgs=(org.slug,)) if org else None,
+        "like_this": SearchState.from_query({"q": paper.title, "mode": Mode.SEMANTIC}),
+    }
     return render(request, "papers/detail.html", context)
 
 

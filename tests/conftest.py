@@ -4,23 +4,12 @@ real embedding model, loaded once per session."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-SEED = SHARED / "seeds" / "000_28a00cc69e4bea3e.txt"
-LISTING_YEAR = 2026  # the seed listing's date line, "Mar 10", is from 2026
+from tests.catalogue import add_organizations, import_seed
 
 _vectors: dict[str, tuple] = {}  # content_hash -> (vector, model, hash): real, computed once
-
-
-def import_seed():
-    from papers.ingest.daily_papers import parse_file
-    from papers.loader import upsert_papers
-
-    return upsert_papers(parse_file(SEED, year=LISTING_YEAR))
 
 
 def embed_all() -> None:
@@ -41,11 +30,6 @@ def embed_all() -> None:
     for paper in stale:
         paper.embedding, paper.embedding_model, paper.embedding_hash = _vectors[paper.content_hash]
     Paper.objects.bulk_update(stale, ["embedding", "embedding_model", "embedding_hash"])
-
-
-@pytest.fixture
-def seed_path() -> Path:
-    return SEED
 
 
 @pytest.fixture
@@ -98,11 +82,6 @@ def _vacuum_the_vector_index_now_and_then(request):
 
 
 @pytest.fixture
-def acme_catalogue(demo_catalogue):
-    """The demo catalogue, with three long-context papers given to one more organization."""
-    from papers.models import Organization, Paper
-    from tests.catalogue import INFINITE
-
-    acme = Organization.objects.create(slug="acme", name="Acme Research")
-    for prefix in (INFINITE, "InstInfer", "TokenRing"):
-        Paper.objects.filter(title__startswith=prefix).update(organization=acme)
+def catalogue(demo_catalogue):
+    """The demo catalogue, with the organizations of tests.catalogue.ORGS given to some papers."""
+    add_organizations()

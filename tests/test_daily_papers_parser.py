@@ -8,7 +8,7 @@ import pytest
 
 from papers.ingest import ParseError
 from papers.ingest.daily_papers import SOURCE, parse_file, parse_text
-from tests.conftest import LISTING_YEAR, SEED
+from tests.catalogue import LISTING_YEAR, SEED
 
 # The demo file's entries that have no metadata block at all.
 NO_METADATA = {

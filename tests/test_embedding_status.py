@@ -17,7 +17,7 @@ from papers.embeddings import get_embedder
 from papers.indexing import embedding_status
 from papers.models import Paper
 from papers.tasks import QUEUE
-from tests.conftest import import_seed
+from tests.catalogue import import_seed
 
 MAX_ATTEMPTS = 2
 BROKEN_MODEL = "/nonexistent/sentence-transformers-model"
@@ -152,3 +152,38 @@ def test_papers_given_up_on_are_retried_by_all(db):
 
     assert embed_papers("--all", "--sync")[-1] == "3 indexed, 0 pending, 0 failed of 3 papers"
     assert set(Paper.objects.values_list("embedding_error", flat=True)) == {""}
+
+
+def test_the_footers_backlog_agrees_with_the_exact_counts_and_estimates_the_time_left(db):
+    from datetime import timedelta
+
+    from papers.indexing import backlog
+    from search.templatetags.search_tags import duration
+
+    import_seed()
+    first = list(Paper.objects.order_by("pk").values_list("pk", flat=True)[:6])
+    Paper.objects.filter(pk__in=first[:3]).update(
+        embedding_attempts=settings.EMBEDDING_MAX_ATTEMPTS
+    )
+    # Three embedded a minute ago: a rate of 3 per 10 minutes, 51 still waiting.
+    Paper.objects.filter(pk__in=first[3:]).update(
+        embedding=[0.1] * settings.EMBEDDING_DIMENSIONS,
+        embedding_model=settings.EMBEDDING_MODEL,
+        embedding_hash=Paper.objects.get(pk=first[3]).content_hash,
+        embedded_at=timezone.now() - timedelta(minutes=1),
+    )
+    Paper.objects.filter(pk__in=first[4:]).update(
+        embedding_hash=Paper.objects.get(pk=first[4]).content_hash
+    )
+    exact = embedding_status()
+    status = backlog(Paper.objects.count())
+    assert (status.total, status.indexed, status.pending, status.failed) == (
+        exact["total"],
+        exact["indexed"],
+        exact["pending"],
+        exact["failed"],
+    )
+    assert status.rate == pytest.approx(3 / 600)
+    assert status.seconds_left == pytest.approx(status.pending / (3 / 600))
+    assert duration(status.seconds_left) == f"{status.seconds_left / 3600:.1f} h"
+    assert [duration(s) for s in (40, 600, 3 * 86400)] == ["40 s", "10 min", "3 days"]

@@ -18,9 +18,11 @@ from django_tasks_db.models import DBTaskResult
 from pgvector.django import CosineDistance
 
 from papers.indexing import embedding_status
+from papers.ingest.daily_papers import parse_file
+from papers.loader import upsert_papers
 from papers.models import Paper, embedded_q
 from papers.tasks import QUEUE, embed_papers, enqueue_embedding
-from tests.conftest import LISTING_YEAR, ROOT, SEED
+from tests.catalogue import LISTING_YEAR, ROOT, SEED
 
 WORKER = [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay"]
 WORKER_TIMEOUT = 300  # seconds; loading torch on a busy 2-core machine is most of it
@@ -142,6 +144,14 @@ def test_the_importer_queues_new_papers_after_commit(db, django_capture_on_commi
     assert task.queue_name == QUEUE
     assert task.task_path == "papers.tasks.embed_papers"
     assert sorted(task.args_kwargs["args"][0]) == sorted(Paper.objects.values_list("pk", flat=True))
+
+
+def test_the_loader_queues_nothing_when_told_not_to(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        summary = upsert_papers(parse_file(SEED, year=LISTING_YEAR), queue_embeddings=False)
+    assert summary.new == 57
+    assert callbacks == []
+    assert not DBTaskResult.objects.exists()
 
 
 def test_two_workers_at_once_embed_every_paper_exactly_once(manage_py_env, workers):

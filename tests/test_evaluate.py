@@ -1,7 +1,9 @@
-"""`manage.py evaluate` end to end on a slice of SciFact, in its own database, and its refusals.
+"""`manage.py evaluate` end to end on a tiny BEIR data set (tests/data/minifact), in its own
+database, and its refusals.
 
-The figures of a slice mean nothing; these tests check that every figure is computed, that the
-evaluation catalogue never mixes with the user's papers, and that it does not outlive the test.
+Sixteen abstracts say nothing about ranking quality; these tests check that every figure is
+computed, that the evaluation catalogue never mixes with the user's papers, and that it does not
+outlive the test.
 """
 
 from __future__ import annotations
@@ -15,22 +17,18 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from config.database import database_exists, drop_database
+from evaluation.catalogue import eval_database_name
 from papers.models import Paper
-from search.evaluation import database_exists, drop_database, eval_database_name
 
-SCIFACT = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "scifact"
+MINIFACT = Path(__file__).resolve().parent / "data" / "minifact"
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
-
-needs_scifact = pytest.mark.skipif(
-    not (SCIFACT / "qrels" / "train.tsv").is_file(),
-    reason=f"no SciFact data at {SCIFACT} (../shared/eval/scifact, outside the repository)",
-)
 
 
 @pytest.fixture
 def eval_database(transactional_db):
     """The slice's database name; dropped afterwards even if the command failed half-way."""
-    name = eval_database_name(connection.settings_dict["NAME"], "scifact", sliced=True)
+    name = eval_database_name(connection.settings_dict["NAME"], "minifact", sliced=True)
     drop_database(name)
     yield name
     drop_database(name)
@@ -52,13 +50,12 @@ def tiny_beir(tmp_path) -> Path:
     return tmp_path
 
 
-@needs_scifact
 def test_it_computes_every_metric_for_every_mode(eval_database, tmp_path):
     Paper.objects.create(title="The user's own paper", abstract="Untouched.", key="title:own")
     figures_file = tmp_path / "figures.json"
 
     table, _ = evaluate(
-        str(SCIFACT), "--sample", "4", "--corpus-size", "12", "--json", str(figures_file), "--drop"
+        str(MINIFACT), "--sample", "4", "--corpus-size", "6", "--json", str(figures_file), "--drop"
     )
 
     report = json.loads(figures_file.read_text())
@@ -72,6 +69,8 @@ def test_it_computes_every_metric_for_every_mode(eval_database, tmp_path):
         assert figures["queries"] == 4
         assert figures["errors"] == 0
     assert len(report["per_query"]["hybrid"]) == 4
+    assert report["documents"] == 11  # the 5 judged for those 4 claims, then the first 6 others
+    assert report["modes"]["semantic"]["mrr@10"] == 1.0  # each claim paraphrases its abstract
     assert report["split"] == "train"
     assert report["commit"] in table
     for header in ("nDCG@10", "Recall@10", "Recall@100", "MRR@10", "p50 ms", "p95 ms"):
@@ -83,10 +82,9 @@ def test_it_computes_every_metric_for_every_mode(eval_database, tmp_path):
     assert connection.settings_dict["NAME"] == settings.DATABASES["default"]["NAME"]
 
 
-@needs_scifact
 def test_it_reuses_the_catalogue_and_applies_overrides(eval_database, tmp_path):
     figures_file = tmp_path / "figures.json"
-    slice_args = (str(SCIFACT), "--sample", "3", "--corpus-size", "5", "--modes", "keyword")
+    slice_args = (str(MINIFACT), "--sample", "3", "--corpus-size", "5", "--modes", "keyword")
     _, first = evaluate(*slice_args)
     assert f"created database {eval_database}" in first
 

@@ -7,17 +7,10 @@ from datetime import date, datetime
 
 import pytest
 
-from papers.models import Organization, Paper
+from papers.models import Paper
+from tests.catalogue import INFINITE, paper
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-INFINITE = "Infinite-LLM"
-
-
-@pytest.fixture
-def catalogue(demo_catalogue):
-    acme = Organization.objects.create(slug="acme", name="Acme Research")
-    for prefix in (INFINITE, "InstInfer", "TokenRing", "Horizon-LM"):
-        Paper.objects.filter(title__startswith=prefix).update(organization=acme)
 
 
 def feed(client, query: str = "") -> ET.Element:
@@ -84,7 +77,7 @@ def test_the_feed_is_valid_atom_with_the_newest_papers(client, catalogue):
 
 
 def test_an_entry_links_to_the_paper_page(client, catalogue):
-    target = Paper.objects.get(title__startswith=INFINITE)
+    target = paper(INFINITE)
     root = feed(client, "q=DistAttention&mode=keyword")
     [entry] = root.findall(ATOM + "entry")
     assert text(entry, "title") == target.title
@@ -152,7 +145,7 @@ def test_the_feed_of_a_search_by_meaning_respects_filters(client, catalogue):
 
 
 def test_the_feed_of_a_hybrid_search_follows_its_matches(client, catalogue):
-    target = Paper.objects.get(title__startswith=INFINITE)
+    target = paper(INFINITE)
     titles = entry_titles(feed(client, "q=DistAttention"))
     assert target.title in titles
     assert titles != entry_titles(feed(client))

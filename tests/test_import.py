@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from papers.ingest.daily_papers import parse_file
 from papers.loader import upsert_papers
 from papers.models import Organization, Paper, embedded_q
-from tests.conftest import LISTING_YEAR, ROOT, SEED, import_seed
+from tests.catalogue import LISTING_YEAR, ROOT, SEED, import_seed
 
 TPI_DATE_LINE = "Oct 1, 2024 8\n"
 LIFL_OPENING = "Federated Learning (FL) typically involves"

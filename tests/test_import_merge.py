@@ -13,8 +13,8 @@ from django.db import connection
 
 from papers.ingest import PaperRecord
 from papers.loader import upsert_papers
-from papers.models import Organization, Paper, PaperTerm
-from tests.test_paper_terms import from_vectors, postings
+from papers.models import KeywordDoc, Organization, Paper
+from tests.test_keyword_index import current_postings, from_vectors, keyword_titles
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HF_JSON = FIXTURES / "hf_daily.json"
@@ -193,7 +193,7 @@ def test_authors_and_the_organization_are_searchable_at_weight_c(db):
     assert Paper.objects.get(search_vector=nadolsky).source_id == "0704.0001"
 
 
-def test_the_byline_follows_a_new_organization_and_the_postings_follow_it(db):
+def test_the_byline_follows_a_new_organization_and_the_keyword_index_follows_it(db):
     upsert_papers([record(source_id="2101.00001", authors=("Grace Hopper",))])
     upsert_papers(
         [record(source_id="2101.00001", organization_slug="navy", organization_name="US Navy")]
@@ -201,8 +201,9 @@ def test_the_byline_follows_a_new_organization_and_the_postings_follow_it(db):
     paper = Paper.objects.get()
     assert paper.byline == "Grace Hopper US Navy"
     assert weights(paper)["navi"] == "C"
-    assert postings() == from_vectors()
-    assert PaperTerm.objects.filter(paper=paper, lexeme="navi").exists()
+    assert current_postings() == from_vectors()  # flushed in the batch: nothing pending
+    assert not KeywordDoc.objects.filter(segment_id__isnull=True).exists()
+    assert keyword_titles("hopper") == keyword_titles("navy") == ["A paper"]
 
 
 def test_the_organization_keeps_the_name_it_was_first_given(db):

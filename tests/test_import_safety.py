@@ -20,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from papers.ingest.formats import read_file
 from papers.loader import upsert_papers
 from papers.models import Organization, Paper
-from tests.conftest import ROOT
+from tests.catalogue import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARXIV_JSONL = FIXTURES / "arxiv.jsonl"
@@ -94,9 +94,9 @@ def test_values_the_database_cannot_hold_are_skipped_before_any_write(db, tmp_pa
     path.write_text("[\n" + ",\n".join(json.dumps(i) for i in items) + "\n]")
     out, err = import_papers(path)
     assert out.strip().splitlines()[-1] == "1 new, 0 updated, 0 unchanged, 3 skipped"
-    assert f"{path}:3: organization name is over 200 characters" in err
-    assert f"{path}:4: upvotes 2147483648 is out of range" in err
-    assert f"{path}:5: upvotes is not a whole number: '12'" in err
+    assert f"{path}:3: organization name too long" in err
+    assert f"{path}:4: upvotes is not a count: 2147483648" in err
+    assert f"{path}:5: upvotes is not a count: '12'" in err
     assert not Organization.objects.exists()
 
 

@@ -255,7 +255,7 @@ def test_an_invalid_value_falls_back_to_its_default():
     assert set(state.errors) == {"mode", "sort", "from", "to", "page"}
     assert (state.mode, state.sort, state.date_from, state.date_to, state.page) == (
         "hybrid",
-        "",
+        None,
         "",
         "",
         1,

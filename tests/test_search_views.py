@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from html import unescape
-from urllib.parse import quote
+from html import escape, unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
 
 from papers.models import Paper
-from tests.catalogue import INFINITE, paper
+from tests.catalogue import INFINITE, LIFL, paper
 
-LIFL = "LIFL: A Lightweight"
 XSS = "<script>alert(1)</script>"
 HTMX = {"HX-Request": "true"}
 
@@ -37,7 +36,7 @@ def announced(response) -> str:
 # --- the search page --------------------------------------------------------------------------
 
 
-def test_the_search_page_lists_the_newest_papers(client, acme_catalogue):
+def test_the_search_page_lists_the_newest_papers(client, catalogue):
     response = client.get("/")
     assert response.status_code == 200
     assert "search/index.html" in templates(response)
@@ -52,7 +51,7 @@ def test_the_search_page_lists_the_newest_papers(client, acme_catalogue):
     assert '<link rel="canonical" href="/">' in html
 
 
-def test_a_query_shows_its_matches_with_why_they_matched(client, acme_catalogue):
+def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
     response = client.get("/?q=aggregating+model+updates+without+an+always-on+server")
     assert response.status_code == 200
     assert hit_titles(response)[0].startswith(LIFL)
@@ -62,7 +61,7 @@ def test_a_query_shows_its_matches_with_why_they_matched(client, acme_catalogue)
     assert '<input id="q" name="q" type="search" value="aggregating model updates' in html
 
 
-def test_keyword_matches_are_highlighted(client, acme_catalogue):
+def test_keyword_matches_are_highlighted(client, catalogue):
     response = client.get("/?q=DistAttention&mode=keyword")
     html = response.content.decode()
     assert hit_titles(response) == [paper(INFINITE).title]
@@ -70,7 +69,7 @@ def test_keyword_matches_are_highlighted(client, acme_catalogue):
     assert announced(response) == "1 paper found"
 
 
-def test_the_last_page_has_a_previous_link_and_no_next(client, acme_catalogue):
+def test_the_last_page_has_a_previous_link_and_no_next(client, catalogue):
     response = client.get("/?page=3")
     html = response.content.decode()
     assert len(hit_titles(response)) == 17
@@ -79,7 +78,7 @@ def test_the_last_page_has_a_previous_link_and_no_next(client, acme_catalogue):
     assert '<ol class="hit-list" start="41">' in html
 
 
-def test_a_page_past_the_end_says_so_and_links_back(client, acme_catalogue):
+def test_a_page_past_the_end_says_so_and_links_back(client, catalogue):
     response = client.get("/?q=DistAttention&mode=keyword&page=2")
     assert response.status_code == 200
     html = response.content.decode()
@@ -88,7 +87,7 @@ def test_a_page_past_the_end_says_so_and_links_back(client, acme_catalogue):
     assert 'href="/?q=DistAttention&amp;mode=keyword">Back to the first page' in html
 
 
-def test_no_results_suggest_dropping_a_filter(client, acme_catalogue):
+def test_no_results_suggest_dropping_a_filter(client, catalogue):
     response = client.get("/?q=DistAttention&mode=keyword&org=acme&from=2025")
     html = response.content.decode()
     assert "No papers match “DistAttention” with these filters." in html
@@ -97,39 +96,39 @@ def test_no_results_suggest_dropping_a_filter(client, acme_catalogue):
     assert announced(response) == "No papers found"
 
 
-def test_no_keyword_results_suggest_searching_by_meaning(client, acme_catalogue):
+def test_no_keyword_results_suggest_searching_by_meaning(client, catalogue):
     html = client.get("/?q=qwzxjv&mode=keyword").content.decode()
     assert 'href="/?q=qwzxjv">searching by meaning too</a>' in html
 
 
-def test_the_org_filter_shows_counts_and_keeps_other_orgs(client, acme_catalogue):
+def test_the_org_filter_shows_counts_and_keeps_other_orgs(client, catalogue):
     html = client.get("/?org=acme").content.decode()
     assert re.search(r'id="org-acme"[^>]*checked', html)
-    assert re.search(r"Acme Research <span class=\"count\">3</span>", html)
+    assert re.search(r"Acme Research <span class=\"count\">4</span>", html)
     assert re.search(r'id="org-microsoft"[^>]*>\s*Microsoft', html)
-    assert "3 papers" in html
+    assert "4 papers" in html
 
 
-def test_the_page_links_its_feed_and_its_json(client, acme_catalogue):
+def test_the_page_links_its_feed_and_its_json(client, catalogue):
     html = client.get("/?q=kv&mode=keyword&page=2").content.decode()
     assert 'href="/feed.atom?q=kv&amp;mode=keyword"' in html
     assert 'type="application/atom+xml"' in html
     assert 'href="/api/search?q=kv&amp;mode=keyword&amp;page=2"' in html
 
 
-def test_a_phrase_nothing_contains_says_it_shows_the_closest_in_meaning(client, acme_catalogue):
+def test_a_phrase_nothing_contains_says_it_shows_the_closest_in_meaning(client, catalogue):
     html = client.get("/?q=%22quokka+serving%22").content.decode()
     assert "No paper matches “&quot;quokka serving&quot;” exactly; showing the closest" in html
     assert "showing the closest" not in client.get("/?q=%22KV+cache%22").content.decode()
 
 
-def test_a_typo_says_it_shows_similar_titles(client, acme_catalogue):
+def test_a_typo_says_it_shows_similar_titles(client, catalogue):
     html = client.get("/?q=DistAtention&mode=keyword").content.decode()
     assert "No exact matches for “DistAtention”; showing titles that look similar." in html
     assert "similar title #1" in html
 
 
-def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, acme_catalogue):
+def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catalogue):
     target = paper(INFINITE)
     Paper.objects.filter(pk=target.pk).update(abstract=target.abstract + " (edited)")
     response = client.get("/?q=DistAttention")
@@ -142,7 +141,7 @@ def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, acme_
 # --- htmx ---------------------------------------------------------------------------------------
 
 
-def test_an_htmx_request_gets_the_results_partial_and_the_canonical_url(client, acme_catalogue):
+def test_an_htmx_request_gets_the_results_partial_and_the_canonical_url(client, catalogue):
     response = client.get("/?q=serverless&mode=keyword", headers=HTMX)
     assert response.status_code == 200
     assert templates(response)[0] == "search/_results.html"
@@ -154,7 +153,7 @@ def test_an_htmx_request_gets_the_results_partial_and_the_canonical_url(client, 
     assert re.search(r'<p id="announce" hx-swap-oob="innerHTML">\s*\d+ papers? found', html)
 
 
-def test_an_htmx_request_pushes_the_canonical_url_instead_of_redirecting(client, acme_catalogue):
+def test_an_htmx_request_pushes_the_canonical_url_instead_of_redirecting(client, catalogue):
     response = client.get(
         "/?page=1&sort=relevance&org=acme&mode=hybrid&q=kv+&utm=x&from=2024", headers=HTMX
     )
@@ -162,12 +161,12 @@ def test_an_htmx_request_pushes_the_canonical_url_instead_of_redirecting(client,
     assert response["HX-Push-Url"] == "/?q=kv&org=acme&from=2024"
 
 
-def test_an_htmx_request_without_parameters_pushes_the_root(client, acme_catalogue):
+def test_an_htmx_request_without_parameters_pushes_the_root(client, catalogue):
     response = client.get("/?q=", headers=HTMX)
     assert response["HX-Push-Url"] == "/"
 
 
-def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, acme_catalogue):
+def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, catalogue):
     response = client.get("/?q=kv&from=2024-13", headers=HTMX)
     assert response.status_code == 400
     assert templates(response)[0] == "search/_results.html"
@@ -192,9 +191,7 @@ def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, acme_cat
         ("q=" + "x" * 501, "q", "Search text is limited to 500 characters."),
     ],
 )
-def test_an_invalid_parameter_is_a_400_with_its_message(
-    client, acme_catalogue, query, field, message
-):
+def test_an_invalid_parameter_is_a_400_with_its_message(client, catalogue, query, field, message):
     response = client.get(f"/?{query}")
     assert response.status_code == 400
     html = response.content.decode()
@@ -205,7 +202,7 @@ def test_an_invalid_parameter_is_a_400_with_its_message(
 
 
 @pytest.mark.parametrize("query", ["from=2024-13", "from=2024-06&to=2024-05"])
-def test_a_refused_date_stays_in_its_field_marked_invalid(client, acme_catalogue, query):
+def test_a_refused_date_stays_in_its_field_marked_invalid(client, catalogue, query):
     """Clearing the field would hide what was wrong; the search runs without the refused value."""
     response = client.get(f"/?q=kv&{query}", headers=HTMX)
     html = response.content.decode()
@@ -215,7 +212,7 @@ def test_a_refused_date_stays_in_its_field_marked_invalid(client, acme_catalogue
     assert response["HX-Push-Url"] == ("/?q=kv" if field == "from" else "/?q=kv&from=2024-06")
 
 
-def test_the_rest_of_an_invalid_page_still_works(client, acme_catalogue):
+def test_the_rest_of_an_invalid_page_still_works(client, catalogue):
     response = client.get("/?q=DistAttention&mode=keyword&from=2024-13&sort=nope")
     assert response.status_code == 400
     assert hit_titles(response) == [paper(INFINITE).title]
@@ -246,7 +243,7 @@ def test_the_rest_of_an_invalid_page_still_works(client, acme_catalogue):
     ],
 )  # fmt: skip
 def test_a_non_canonical_query_string_redirects_to_the_canonical_url(
-    client, acme_catalogue, query, canonical
+    client, catalogue, query, canonical
 ):
     response = client.get(f"/{query}")
     assert response.status_code == 302
@@ -257,13 +254,13 @@ def test_a_non_canonical_query_string_redirects_to_the_canonical_url(
 @pytest.mark.parametrize(
     "url", ["/", "/?q=kv+cache", "/?org=acme&org=beta", "/?q=x&mode=keyword&from=2024&sort=oldest"]
 )
-def test_a_canonical_url_is_served_directly(client, acme_catalogue, url):
+def test_a_canonical_url_is_served_directly(client, catalogue, url):
     response = client.get(url)
     assert response.status_code == 200
     assert f'<link rel="canonical" href="{url.replace("&", "&amp;")}">' in response.content.decode()
 
 
-def test_an_invalid_query_string_is_not_redirected(client, acme_catalogue):
+def test_an_invalid_query_string_is_not_redirected(client, catalogue):
     response = client.get("/?utm=1&page=0&q=kv")
     assert response.status_code == 400
 
@@ -272,7 +269,7 @@ def test_an_invalid_query_string_is_not_redirected(client, acme_catalogue):
 
 
 @pytest.fixture
-def hostile_paper(acme_catalogue) -> Paper:
+def hostile_paper(catalogue) -> Paper:
     return Paper.objects.create(
         title=f"Quokka {XSS} scheduling <b>bold</b> & co",
         abstract=f"We present Quokka. {XSS} <img src=x onerror=alert(2)> quokka everywhere.",
@@ -306,7 +303,7 @@ def test_an_abstract_without_highlights_is_escaped(client, hostile_paper):
     _assert_no_raw_html(response.content.decode())
 
 
-def test_the_query_is_escaped_wherever_it_is_shown(client, acme_catalogue):
+def test_the_query_is_escaped_wherever_it_is_shown(client, catalogue):
     response = client.get("/?q=%3Cscript%3Ealert(1)%3C/script%3E&mode=keyword", follow=True)
     assert response.status_code == 200
     html = response.content.decode()
@@ -331,7 +328,7 @@ def test_the_paper_page_escapes_the_paper(client, hostile_paper):
 # --- the paper page ---------------------------------------------------------------------------
 
 
-def test_the_paper_page_shows_the_paper(client, acme_catalogue):
+def test_the_paper_page_shows_the_paper(client, catalogue):
     target = paper(INFINITE)
     response = client.get(target.get_absolute_url())
     assert response.status_code == 200
@@ -346,14 +343,14 @@ def test_the_paper_page_shows_the_paper(client, acme_catalogue):
     assert "Copy link" in html
 
 
-def test_the_paper_page_is_served_without_a_slug(client, acme_catalogue):
+def test_the_paper_page_is_served_without_a_slug(client, catalogue):
     target = paper(LIFL)
     response = client.get(f"/papers/{target.pk}/")
     assert response.status_code == 200
     assert target.get_absolute_url() in response.content.decode()
 
 
-def test_the_canonical_paper_url_has_the_slug(client, acme_catalogue):
+def test_the_canonical_paper_url_has_the_slug(client, catalogue):
     target = paper(LIFL)
     assert target.get_absolute_url() == (
         f"/papers/{target.pk}/lifl-a-lightweight-event-driven-serverless-platform-for-federated-learning/"
@@ -364,7 +361,7 @@ def test_the_canonical_paper_url_has_the_slug(client, acme_catalogue):
 @pytest.mark.parametrize(
     "slug", ["wrong", "LIFL", "lifl-a-lightweight-event-driven-serverless-platform"]
 )
-def test_a_wrong_slug_redirects_permanently(client, acme_catalogue, slug):
+def test_a_wrong_slug_redirects_permanently(client, catalogue, slug):
     target = paper(LIFL)
     response = client.get(f"/papers/{target.pk}/{slug}/")
     assert response.status_code == 301
@@ -374,11 +371,11 @@ def test_a_wrong_slug_redirects_permanently(client, acme_catalogue, slug):
 @pytest.mark.parametrize(
     "path", ["/papers/999999/", "/papers/999999/some-slug/", "/papers/99999999999999999999999/"]
 )
-def test_an_unknown_paper_is_a_404(client, acme_catalogue, path):
+def test_an_unknown_paper_is_a_404(client, catalogue, path):
     assert client.get(path).status_code == 404
 
 
-def test_the_paper_page_lists_ten_similar_papers(client, acme_catalogue):
+def test_the_paper_page_lists_ten_similar_papers(client, catalogue):
     target = paper(INFINITE)
     html = client.get(target.get_absolute_url()).content.decode()
     section = html[
@@ -388,12 +385,15 @@ def test_the_paper_page_lists_ten_similar_papers(client, acme_catalogue):
     assert len(links) == 10
     assert target.get_absolute_url() not in links
     assert len(set(links)) == 10
-    like_this = f"/?q={quote(target.title, safe='/')}&amp;mode=semantic"
-    assert f'<a href="{like_this}">Search by meaning for papers like this</a>' in html
-    assert "…within Acme Research" in html
+    like_this = "/?" + urlencode({"q": target.title, "mode": "semantic"})
+    within = "/?" + urlencode({"q": target.title, "mode": "semantic", "org": "acme"})
+    assert f'<a href="{escape(like_this)}">Search by meaning for papers like this</a>' in html
+    assert f'<a href="{escape(within)}">…within Acme Research</a>' in html
+    # Canonical URLs: served as they are, not redirected.
+    assert client.get(like_this).status_code == client.get(within).status_code == 200
 
 
-def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(client, acme_catalogue):
+def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(client, catalogue):
     target = paper(LIFL)
     Paper.objects.filter(pk=target.pk).update(title=target.title + " (v2)")
     target.refresh_from_db()
@@ -403,7 +403,7 @@ def test_a_paper_without_a_current_vector_says_so_instead_of_similar_papers(clie
     assert response.context["similar"] is None
 
 
-def test_an_undated_paper_page_says_undated(client, acme_catalogue):
+def test_an_undated_paper_page_says_undated(client, catalogue):
     target = Paper.objects.filter(published__isnull=True).first()
     html = client.get(target.get_absolute_url()).content.decode()
     assert "Undated" in html
@@ -465,7 +465,7 @@ JUNK = [
 
 
 @pytest.mark.parametrize("query", JUNK)
-def test_junk_input_never_causes_a_500(client, acme_catalogue, query):
+def test_junk_input_never_causes_a_500(client, catalogue, query):
     response = client.get(f"/?{query}")
     assert response.status_code in (200, 302, 400)
     if response.status_code == 302:
@@ -477,14 +477,14 @@ def test_junk_input_never_causes_a_500(client, acme_catalogue, query):
         assert client.get(f"{path}?{query}").status_code in (200, 400), path
 
 
-def test_the_date_presets_link_to_recent_dates(client, acme_catalogue):
+def test_the_date_presets_link_to_recent_dates(client, catalogue):
     html = client.get("/?q=kv").content.decode()
     week_ago = (timezone.localdate() - timedelta(days=7)).isoformat()
     assert f'href="/?q=kv&amp;from={week_ago}"' in html
     assert ">Last 7 days<" in html and ">Last 30 days<" in html and ">Last year<" in html
 
 
-def test_a_date_range_is_applied_from_the_url(client, acme_catalogue):
+def test_a_date_range_is_applied_from_the_url(client, catalogue):
     response = client.get("/?from=2024-01&to=2024-01")
     assert response.status_code == 200
     dates = re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">', response.content.decode())
@@ -498,9 +498,7 @@ def test_a_date_range_is_applied_from_the_url(client, acme_catalogue):
     assert 'value="2024-01"' in response.content.decode()
 
 
-def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning(
-    client, acme_catalogue
-):
+def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning(client, catalogue):
     text = " ".join(unescape(client.get("/").content.decode()).split())
     assert "57 papers in the catalogue · 57 searchable by meaning" in text
     Paper.objects.filter(title__startswith="LIFL").update(abstract="Rewritten, not yet embedded.")

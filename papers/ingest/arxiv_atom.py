@@ -25,14 +25,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from papers.ingest.inputs import Input
-from papers.ingest.records import (
-    PaperRecord,
-    ParseError,
-    Rejected,
-    iso_date,
-    normalize_arxiv_id,
-    one_line,
-)
+from papers.ingest.records import PaperRecord, ParseError, Rejected, iso_date
+from papers.ingest.text import arxiv_id, clean_text
 
 SOURCE = "arxiv-atom"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -48,14 +42,13 @@ def parse_input(opened: Input) -> Iterator[PaperRecord | Rejected]:
 def entry_record(entry: Element, *, path: str, line: int) -> PaperRecord | Rejected:
     entry_id = (entry.findtext(f"{ATOM}id") or "").strip()
     if ERROR_ID in entry_id:
-        message = one_line(entry.findtext(f"{ATOM}summary") or "")
+        message = clean_text(entry.findtext(f"{ATOM}summary") or "")
         return Rejected(path, line, f"the arXiv API reported an error: {message}")
     if not entry_id:
         return Rejected(path, line, "entry without an <id>")
-    try:
-        source_id = normalize_arxiv_id(entry_id)
-    except ValueError as exc:
-        return Rejected(path, line, str(exc))
+    source_id = arxiv_id(entry_id)
+    if not source_id:
+        return Rejected(path, line, f"not an arXiv id: {entry_id!r}")
     published = None
     if text := (entry.findtext(f"{ATOM}published") or "").strip():
         try:
@@ -66,15 +59,15 @@ def entry_record(entry: Element, *, path: str, line: int) -> PaperRecord | Rejec
     terms = [primary.get("term")] if primary is not None else []
     terms += [c.get("term") for c in entry.findall(f"{ATOM}category")]
     return PaperRecord(
-        title=one_line(entry.findtext(f"{ATOM}title") or ""),
-        abstract=one_line(entry.findtext(f"{ATOM}summary") or ""),
+        title=clean_text(entry.findtext(f"{ATOM}title") or ""),
+        abstract=clean_text(entry.findtext(f"{ATOM}summary") or ""),
         source=SOURCE,
         line=line,
         path=path,
         source_id=source_id,
         published=published,
         authors=tuple(
-            one_line(a.findtext(f"{ATOM}name") or "") for a in entry.findall(f"{ATOM}author")
+            clean_text(a.findtext(f"{ATOM}name") or "") for a in entry.findall(f"{ATOM}author")
         ),
         categories=tuple(dict.fromkeys(t.strip() for t in terms if t and t.strip())),
         doi=(entry.findtext(f"{ARXIV}doi") or "").strip(),

@@ -25,7 +25,8 @@ from typing import Any
 from pylatexenc.latex2text import LatexNodes2Text
 
 from papers.ingest.inputs import MAX_LINE, Input
-from papers.ingest.records import PaperRecord, Rejected, iso_date, normalize_arxiv_id, one_line
+from papers.ingest.records import PaperRecord, Rejected, iso_date
+from papers.ingest.text import arxiv_id, clean_text
 
 SOURCE = "arxiv-jsonl"
 
@@ -57,16 +58,18 @@ def line_record(obj: Any, *, path: str, line: int) -> PaperRecord | Rejected:
             return Rejected(path, line, f"{name} is not a string: {value!r}")
     if not obj.get("id"):
         return Rejected(path, line, "no id")
+    source_id = arxiv_id(obj["id"])
+    if not source_id:
+        return Rejected(path, line, f"not an arXiv id: {obj['id']!r}")
     try:
-        source_id = normalize_arxiv_id(obj["id"])
         published = _published(obj)
     except ValueError as exc:
         return Rejected(path, line, str(exc))
     categories = obj.get("categories")
     doi = obj.get("doi")
     return PaperRecord(
-        title=one_line(obj.get("title") or ""),
-        abstract=one_line(obj.get("abstract") or ""),
+        title=clean_text(obj.get("title") or ""),
+        abstract=clean_text(obj.get("abstract") or ""),
         source=SOURCE,
         line=line,
         path=path,
@@ -107,7 +110,7 @@ def _authors(obj: dict) -> tuple[str, ...]:
     text = obj.get("authors")
     if not isinstance(text, str):
         return ()
-    names = one_line(text).replace(" and ", ", ").split(",")
+    names = clean_text(text).replace(" and ", ", ").split(",")
     return tuple(latex_to_text(n.strip()) for n in names if n.strip())
 
 
@@ -121,6 +124,6 @@ def latex_to_text(name: str) -> str:
     if "\\" not in name and "{" not in name:
         return name
     try:
-        return one_line(_latex.latex_to_text(name))
+        return clean_text(_latex.latex_to_text(name))
     except Exception:  # tolerant parsing still raises on some malformed input: keep the name
         return name

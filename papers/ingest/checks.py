@@ -10,14 +10,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from papers.ingest.records import (
-    PaperRecord,
-    Rejected,
-    clean,
-    normalize_arxiv_id,
-    one_line,
-    title_key,
-)
+from papers.ingest.records import PaperRecord, Rejected, title_key
+from papers.ingest.text import arxiv_id, clean_text, without_controls
 
 MAX_INT = 2**31 - 1  # PostgreSQL integer
 MAX_ORGANIZATION_NAME = 200  # papers.Organization.name
@@ -39,26 +33,25 @@ class _Refused(Exception):
 
 
 def _checked(record: PaperRecord) -> PaperRecord:
-    title = one_line(clean(record.title))
-    abstract = clean(record.abstract).strip()
+    title = clean_text(record.title)
+    abstract = without_controls(record.abstract).strip()
     if not title:
         raise _Refused("no title")
     if not abstract:
         raise _Refused(f"{title!r} has no abstract")
     source_id = ""
     if record.source_id:
-        try:
-            source_id = normalize_arxiv_id(clean(record.source_id))
-        except ValueError as exc:
-            raise _Refused(str(exc)) from None
+        source_id = arxiv_id(record.source_id) or ""
+        if not source_id:
+            raise _Refused(f"not an arXiv id: {record.source_id!r}")
     if not title_key(title):
         raise _Refused(f"title {title!r} cannot be keyed")
     if len(record.source) > MAX_SOURCE or not record.source:
         raise _Refused(f"source name {record.source!r} is empty or over {MAX_SOURCE} characters")
     if record.published is not None and not isinstance(record.published, date):
         raise _Refused(f"published is not a date: {record.published!r}")
-    authors = tuple(name for name in (one_line(clean(a)) for a in record.authors) if name)
-    categories = tuple(dict.fromkeys(filter(None, (one_line(clean(c)) for c in record.categories))))
+    authors = tuple(name for name in (clean_text(a) for a in record.authors) if name)
+    categories = tuple(dict.fromkeys(filter(None, (clean_text(c) for c in record.categories))))
     authors_count = _count("authors_count", record.authors_count)
     if authors_count is None and authors:
         authors_count = len(authors)
@@ -74,7 +67,7 @@ def _checked(record: PaperRecord) -> PaperRecord:
         organization_name=name,
         authors=authors,
         categories=categories,
-        doi=one_line(clean(record.doi)),
+        doi=clean_text(record.doi),
     )
 
 
@@ -89,8 +82,8 @@ def _count(name: str, value: int | None) -> int | None:
 
 
 def _organization(record: PaperRecord) -> tuple[str | None, str | None]:
-    slug = one_line(clean(record.organization_slug or ""))
-    name = one_line(clean(record.organization_name or "")) or slug
+    slug = clean_text(record.organization_slug or "")
+    name = clean_text(record.organization_name or "") or slug
     if not slug:
         if name:
             raise _Refused(f"organization {name!r} has no slug")

@@ -1,4 +1,4 @@
-"""The Hugging Face Daily Papers listing, as scraped to text (see ../shared/seeds/).
+"""The Hugging Face Daily Papers listing, as scraped to text (e.g. papers/demo/daily_papers.txt).
 
 After a header that ends with the listing's own date (`Mar 10`), entries follow, blocks separated
 by blank lines: a title line, an abstract, then optionally a metadata block of three lines:

@@ -1,98 +1,149 @@
-"""The Hugging Face daily-papers API's JSON: an array of items, each with a `paper` object.
+"""The Hugging Face daily-papers API's JSON (GET …/api/daily_papers?date=YYYY-MM-DD).
 
-    [{"paper": {"id": "2401.00001", "title": "…", "summary": "…",
-                "authors": [{"name": "Ada Lovelace"}, …], "publishedAt": "2024-01-02T…Z",
-                "upvotes": 12, "organization": {"name": "microsoft", "fullname": "Microsoft"}},
-      "title": "…", "publishedAt": "…", "organization": {…}, …}, …]
+An array of items, each with a `paper` object: `id` (the arXiv id), `title`, `summary`,
+`authors` (objects with `name`), `publishedAt`, `upvotes`, and sometimes `organization` (`name`,
+`fullname`; on the paper or on the item). Unknown fields are ignored.
 
-A field missing from `paper` is looked up on the item itself; unknown fields are ignored. The
-array is read one item at a time (json.JSONDecoder.raw_decode over a sliding buffer), so a file
-of any length is read in bounded memory and each item's line is known for reports: a streaming
-library such as ijson gives no line numbers.
+Two ways in: `records_from_items` for items already decoded (sync_papers reads the API a page at
+a time), where an item's "line" is its position in the array, from 1; and `parse_input` for a
+file of any length (import_papers), read one item at a time (json.JSONDecoder.raw_decode over a
+sliding buffer) so that memory stays bounded and each item's real line is known for reports: a
+streaming library such as ijson gives no line numbers.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
 from typing import Any
 
 from django.utils.text import slugify
 
 from papers.ingest.inputs import Input
-from papers.ingest.records import (
-    PaperRecord,
-    ParseError,
-    Rejected,
-    iso_date,
-    normalize_arxiv_id,
-    one_line,
-)
+from papers.ingest.records import PaperRecord, ParseError, Rejected
+from papers.ingest.text import arxiv_id, clean_text
 
 SOURCE = "hf-daily-json"
+MAX_COUNT = 2**31 - 1  # PostgreSQL's integer
+MAX_ORGANIZATION_NAME = 200  # Organization.name
+MAX_ORGANIZATION_SLUG = 100  # Organization.slug
 MAX_ITEM = 8 * 1024 * 1024  # characters one item may span before it counts as malformed
 WHITESPACE = " \t\n\r"
 
 
-def parse_input(opened: Input) -> Iterator[PaperRecord | Rejected]:
-    for line, item in array_items(opened):
-        yield item_record(item, path=opened.name, line=line)
+class _Bad(Exception):
+    """Why one item cannot become a record."""
 
 
-def item_record(item: Any, *, path: str, line: int) -> PaperRecord | Rejected:
-    if not isinstance(item, dict):
-        return Rejected(path, line, f"expected an object, got {type(item).__name__}")
-    paper = item.get("paper") if isinstance(item.get("paper"), dict) else {}
-
-    def pick(name: str) -> Any:
-        value = paper.get(name)
-        return item.get(name) if value is None or value == "" else value
-
-    arxiv_id = pick("id")
-    title, summary = pick("title"), pick("summary")
-    for name, value in (("id", arxiv_id), ("title", title), ("summary", summary)):
-        if value is not None and not isinstance(value, str):
-            return Rejected(path, line, f"{name} is not a string: {value!r}")
-    try:
-        source_id = normalize_arxiv_id(arxiv_id) if arxiv_id else ""
-    except ValueError as exc:
-        return Rejected(path, line, str(exc))
-    published = None
-    if (when := pick("publishedAt")) is not None:
+def records_from_items(
+    items: Iterable[Any],
+    *,
+    source_name: str,
+    on_skip: Callable[[ParseError], None] | None = None,
+) -> Iterator[PaperRecord]:
+    """A record for each usable item. An unusable one raises ParseError naming `source_name` and
+    the item's position, or, given `on_skip`, is handed to it and passed over."""
+    for number, item in enumerate(items, start=1):
         try:
-            published = iso_date(when)
-        except ValueError as exc:
-            return Rejected(path, line, f"publishedAt: {exc}")
-    slug, name = _organization(pick("organization"))
+            yield _record(item, number, source_name)
+        except _Bad as exc:
+            error = ParseError(source_name, number, str(exc))
+            if on_skip is None:
+                raise error from None
+            on_skip(error)
+
+
+def parse_input(opened: Input) -> Iterator[PaperRecord | Rejected]:
+    """The records of a file holding the API's array; an unusable item is a Rejected."""
+    for line, item in array_items(opened):
+        try:
+            yield _record(item, line, opened.name)
+        except _Bad as exc:
+            yield Rejected(opened.name, line, str(exc))
+
+
+def _record(item: Any, number: int, path: str) -> PaperRecord:
+    if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
+        raise _Bad("item has no `paper` object")
+    paper = item["paper"]
+    title = clean_text(_text(paper.get("title") or item.get("title"), "title"))
+    abstract = clean_text(_text(paper.get("summary") or item.get("summary"), "summary"))
+    if not title:
+        raise _Bad("no title")
+    if not abstract:
+        raise _Bad(f"no abstract (summary) for {title!r}")
+    source_id = ""
+    if paper.get("id") is not None:
+        source_id = arxiv_id(_text(paper["id"], "id")) or ""
+        if not source_id:
+            raise _Bad(f"id {paper['id']!r} is not an arXiv id")
+    authors = _authors(paper.get("authors"))
+    organization = paper.get("organization") or item.get("organization")
+    slug, name = _organization(organization) if organization else (None, None)
     return PaperRecord(
-        title=one_line(title or ""),
-        abstract=one_line(summary or ""),
+        title=title,
+        abstract=abstract,
         source=SOURCE,
-        line=line,
+        line=number,
         path=path,
-        source_id=source_id,
-        published=published,
-        upvotes=pick("upvotes"),
-        authors=_authors(paper.get("authors") or item.get("authors")),
+        published=_date(paper.get("publishedAt") or item.get("publishedAt")),
+        upvotes=_count(paper.get("upvotes"), "upvotes"),
+        authors_count=len(authors) or None,
         organization_slug=slug,
         organization_name=name,
+        source_id=source_id,
+        authors=authors,
     )
 
 
+def _text(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad(f"{field} is not text: {value!r}")
+    return value
+
+
 def _authors(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
+    if value is None:
         return ()
-    names = (a.get("name") if isinstance(a, dict) else a for a in value)
-    return tuple(n for n in names if isinstance(n, str) and n.strip())
+    if not isinstance(value, list):
+        raise _Bad(f"authors is not a list: {value!r}")
+    names = (clean_text(_text(a.get("name"), "author name")) for a in value if isinstance(a, dict))
+    return tuple(name for name in names if name)
 
 
-def _organization(value: Any) -> tuple[str | None, str | None]:
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        return None, None
-    fullname = value.get("fullname")
-    name = fullname if isinstance(fullname, str) and fullname.strip() else value["name"]
-    return slugify(value["name"]) or None, name
+def _date(value: Any) -> date | None:
+    if value is None:
+        return None
+    try:
+        # "2026-03-10T13:59:05.000Z"; fromisoformat reads the Z since Python 3.11.
+        return datetime.fromisoformat(_text(value, "publishedAt")).date()
+    except ValueError:
+        raise _Bad(f"publishedAt is not a date: {value!r}") from None
+
+
+def _count(value: Any, field: str) -> int | None:
+    if value is None:
+        return None  # not said: an import keeps the stored count
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise _Bad(f"{field} is not a count: {value!r}")
+    return value
+
+
+def _organization(value: Any) -> tuple[str, str]:
+    if not isinstance(value, dict):
+        raise _Bad(f"organization is not an object: {value!r}")
+    name = clean_text(_text(value.get("name"), "organization name"))
+    fullname = clean_text(_text(value.get("fullname"), "organization fullname")) or name
+    slug = slugify(name or fullname)
+    if not slug:
+        raise _Bad(f"organization without a usable name: {value!r}")
+    if len(slug) > MAX_ORGANIZATION_SLUG or len(fullname) > MAX_ORGANIZATION_NAME:
+        raise _Bad(f"organization name too long: {fullname[:60]!r}…")
+    return slug, fullname
 
 
 def array_items(opened: Input) -> Iterator[tuple[int, Any]]:

@@ -46,7 +46,7 @@ class PaperRecord:
     authors_count: int | None = None
     organization_slug: str | None = None
     organization_name: str | None = None
-    source_id: str = ""  # the arXiv id, normalized (normalize_arxiv_id)
+    source_id: str = ""  # the arXiv id without version (papers.ingest.text.arxiv_id)
     authors: tuple[str, ...] = ()  # names, in the paper's order
     categories: tuple[str, ...] = ()  # arXiv categories, primary first
     doi: str = ""
@@ -61,28 +61,6 @@ class PaperRecord:
         if not key:
             raise ValueError("a paper without an arXiv id needs a title to be known by")
         return f"title:{key}"
-
-
-# --- arXiv ids ----------------------------------------------------------------------------------
-# New style since April 2007: YYMM.NNNN, five digits from 2015 (YYMM.NNNNN). Old style:
-# archive[.SUBJECT-CLASS]/YYMMNNN, e.g. hep-th/9901001 or math.GT/0309136.
-NEW_STYLE_ID = re.compile(r"\d{4}\.\d{4,5}")
-OLD_STYLE_ID = re.compile(r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}")
-ID_PREFIX = re.compile(r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.I)
-VERSION = re.compile(r"v\d+$")
-
-
-def normalize_arxiv_id(value: str) -> str:
-    """The bare id (no `arXiv:` or URL prefix, no `v2` version suffix); ValueError if it is not one.
-
-    >>> normalize_arxiv_id("http://arxiv.org/abs/2101.00001v2")
-    '2101.00001'
-    """
-    text = ID_PREFIX.sub("", value.strip()).removesuffix(".pdf")
-    text = VERSION.sub("", text)
-    if NEW_STYLE_ID.fullmatch(text) or OLD_STYLE_ID.fullmatch(text):
-        return text
-    raise ValueError(f"not an arXiv id: {value!r}")
 
 
 # --- titles -------------------------------------------------------------------------------------
@@ -147,20 +125,6 @@ def title_key(title: str) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-# --- text ---------------------------------------------------------------------------------------
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean(text: str) -> str:
-    """Without control characters other than tab and newline (CR and CRLF become newlines)."""
-    return CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def one_line(text: str) -> str:
-    """Hard line breaks and runs of spaces as the source wrapped them, as single spaces."""
-    return " ".join(text.split())
 
 
 # --- dates --------------------------------------------------------------------------------------

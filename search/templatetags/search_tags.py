@@ -26,3 +26,15 @@ def search_url(state: SearchState, **changes) -> str:
 @register.simple_tag
 def org_toggle_url(state: SearchState, slug: str) -> str:
     return state.toggling_org(slug).url
+
+
+@register.filter
+def duration(seconds: float) -> str:
+    """A rough time span for a status line: '40 s', '12 min', '3.5 h', '2 days'."""
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{round(seconds / 86400)} days"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
+from papers import keyword_index
 from papers.tasks import enqueue_stale
 
 
@@ -18,6 +19,9 @@ class Command(DatabaseWorkerCommand):
         parser.set_defaults(queue_name="*")
 
     def handle(self, *args, **options):
+        flushed = keyword_index.flush_all()
+        if flushed:
+            self.stdout.write(f"wrote {flushed} papers into the keyword index")
         papers, _ = enqueue_stale()
         if papers:
             self.stdout.write(f"queued {papers} papers that still need an embedding")

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from papers.chunks import chunks
-from papers.indexing import embed_ids, embedding_status, workable
+from papers.indexing import embed_here, embedding_status, workable
 from papers.models import Paper
 from papers.tasks import enqueue_stale
 
@@ -41,11 +39,8 @@ class Command(BaseCommand):
 
     def embed_here(self) -> None:
         ids = list(workable().values_list("pk", flat=True))
-        written = 0
         with tqdm(total=len(ids), unit="paper", desc="embedding", disable=None) as bar:
-            for chunk in chunks(ids, settings.EMBEDDING_TASK_SIZE):
-                written += embed_ids(chunk).written
-                bar.update(len(chunk))
+            written = embed_here(ids, progress=bar.update)
         self.stdout.write(f"embedded {written} papers")
 
     def print_status(self) -> None:

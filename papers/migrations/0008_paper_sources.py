@@ -2,14 +2,14 @@
 
 - authors (text[] in order), categories (text[], GIN-indexed for a category filter), doi.
 - byline: the authors' and organization's names as one text, the third part of search_vector
-  (weight C) and so of search_length. A generated column cannot be altered in place, so both are
-  dropped and added again with their GIN index; PostgreSQL fills them for every row.
+  (weight C) and so of search_length. Both generated columns get the new expression in place
+  (ALTER COLUMN ... SET EXPRESSION, PostgreSQL 17+): dropping them would take the keyword index's
+  triggers with them (their WHEN reads search_vector). PostgreSQL rewrites every row.
 - title_key: the collision-safe normalized title (papers.ingest.records.title_key). Papers keyed
   by title are re-keyed with it ("C++ for X" and "C# for X" were one key); a paper whose new key
   is taken keeps its old one, or gets its id appended.
-- The BM25 postings trigger (0003) also fires when the byline changes, so the postings keep
-  following search_vector. Written to work whether or not the triggers still exist.
-- Existing papers get their organization's name as byline.
+- Existing papers get their organization's name as byline: an UPDATE, so the keyword index's
+  trigger marks those papers pending and the next flush writes their new postings.
 """
 
 import django.contrib.postgres.fields
@@ -30,30 +30,20 @@ SEARCH_DOCUMENT = django.contrib.postgres.search.CombinedSearchVector(
     django.contrib.postgres.search.SearchConfig("english"),
 )
 
-TRIGGER = """
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_trigger
-               WHERE tgname = 'papers_paper_terms_update'
-                 AND tgrelid = 'papers_paper'::regclass) THEN
-        DROP TRIGGER papers_paper_terms_update ON papers_paper;
-        CREATE TRIGGER papers_paper_terms_update AFTER UPDATE OF {columns} ON papers_paper
-            FOR EACH ROW
-            WHEN ({condition})
-            EXECUTE FUNCTION papers_paper_write_terms();
-    END IF;
-END
-$$;
+DOCUMENT_SQL = (
+    "(setweight(to_tsvector('english'::regconfig, COALESCE(title, '')), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, COALESCE(abstract, '')), 'B'))"
+    " || setweight(to_tsvector('english'::regconfig, COALESCE(byline, '')), 'C')"
+)
+OLD_DOCUMENT_SQL = (
+    "setweight(to_tsvector('english'::regconfig, COALESCE(title, '')), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, COALESCE(abstract, '')), 'B')"
+)
+SET_EXPRESSIONS = """
+ALTER TABLE papers_paper
+    ALTER COLUMN search_vector SET EXPRESSION AS ({document}),
+    ALTER COLUMN search_length SET EXPRESSION AS (length({document}))
 """
-OLD_COLUMNS = ["title", "abstract"]
-NEW_COLUMNS = ["title", "abstract", "byline"]
-
-
-def trigger_sql(columns):
-    condition = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
-    return TRIGGER.format(columns=", ".join(columns), condition=condition)
-
-
 BYLINES = """
 UPDATE papers_paper p SET byline = o.name
 FROM papers_organization o WHERE o.id = p.organization_id AND p.byline = ''
@@ -86,7 +76,7 @@ def rekey_by_title(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0004_embedding_current"),
+        ("papers", "0007_backlog_indexes"),
     ]
 
     operations = [
@@ -127,34 +117,35 @@ class Migration(migrations.Migration):
             name="title_key",
             field=models.TextField(blank=True, editable=False),
         ),
-        migrations.RemoveIndex(model_name="paper", name="paper_search_vector_gin"),
-        migrations.RemoveField(model_name="paper", name="search_length"),
-        migrations.RemoveField(model_name="paper", name="search_vector"),
-        migrations.AddField(
-            model_name="paper",
-            name="search_vector",
-            field=models.GeneratedField(
-                db_persist=True,
-                expression=SEARCH_DOCUMENT,
-                output_field=django.contrib.postgres.search.SearchVectorField(),
-            ),
-        ),
-        migrations.AddField(
-            model_name="paper",
-            name="search_length",
-            field=models.GeneratedField(
-                db_persist=True,
-                expression=models.Func(
-                    SEARCH_DOCUMENT, function="length", output_field=models.IntegerField()
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    SET_EXPRESSIONS.format(document=DOCUMENT_SQL),
+                    reverse_sql=SET_EXPRESSIONS.format(document=OLD_DOCUMENT_SQL),
+                )
+            ],
+            state_operations=[
+                migrations.AlterField(
+                    model_name="paper",
+                    name="search_vector",
+                    field=models.GeneratedField(
+                        db_persist=True,
+                        expression=SEARCH_DOCUMENT,
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
                 ),
-                output_field=models.IntegerField(),
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="paper",
-            index=django.contrib.postgres.indexes.GinIndex(
-                fields=["search_vector"], name="paper_search_vector_gin"
-            ),
+                migrations.AlterField(
+                    model_name="paper",
+                    name="search_length",
+                    field=models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Func(
+                            SEARCH_DOCUMENT, function="length", output_field=models.IntegerField()
+                        ),
+                        output_field=models.IntegerField(),
+                    ),
+                ),
+            ],
         ),
         migrations.AddIndex(
             model_name="paper",
@@ -170,7 +161,6 @@ class Migration(migrations.Migration):
                 name="paper_arxiv_title_key",
             ),
         ),
-        migrations.RunSQL(trigger_sql(NEW_COLUMNS), reverse_sql=trigger_sql(OLD_COLUMNS)),
         migrations.RunPython(rekey_by_title, reverse_code=migrations.RunPython.noop),
         migrations.RunSQL(BYLINES, reverse_sql=migrations.RunSQL.noop),
     ]

@@ -13,9 +13,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 from tqdm import tqdm
 
-from search import evaluation
-from search.evaluation import RECALL_DEPTH, DatasetError
-from search.state import MODES
+from config.database import create_database, drop_database, using_database
+from evaluation.beir import DatasetError, load_dataset, select
+from evaluation.catalogue import doc_ids_by_pk, eval_database_name, sync_catalogue
+from evaluation.runs import run_mode
+from evaluation.scoring import RECALL_DEPTH, ModeScores, score
+from papers.indexing import embed_here, workable
+from papers.models import Paper, embedded_q
+from search.state import Mode
 
 DEFAULT_MODES = "keyword,semantic,hybrid"
 SHOWN_ERRORS = 3  # example messages printed per kind of problem; --json has them all
@@ -79,16 +84,14 @@ class Command(BaseCommand):
         overrides = _overrides(options["overrides"])
         commit = _commit()  # now: the tree may change while the queries run
         try:
-            full = evaluation.load_dataset(options["dir"], options["split"])
+            full = load_dataset(options["dir"], options["split"])
         except DatasetError as exc:
             raise CommandError(str(exc)) from None
-        dataset = evaluation.select(
-            full, sample=options["sample"], corpus_size=options["corpus_size"]
-        )
+        dataset = select(full, sample=options["sample"], corpus_size=options["corpus_size"])
         for warning in dataset.warnings:
             self.stderr.write(f"warning: {warning}")
 
-        database = evaluation.eval_database_name(
+        database = eval_database_name(
             settings.DATABASES["default"]["NAME"],
             dataset.name,
             sliced=options["corpus_size"] is not None,
@@ -98,7 +101,7 @@ class Command(BaseCommand):
             report["commit"] = commit
         finally:
             if options["drop"]:
-                evaluation.drop_database(database)
+                drop_database(database)
                 self.stderr.write(f"dropped database {database}")
         report["command"] = _command_line(options)
         self.print_report(report, k)
@@ -108,21 +111,21 @@ class Command(BaseCommand):
 
     def evaluate(self, dataset, database, modes, k, overrides, rebuild) -> dict:
         if rebuild:
-            evaluation.drop_database(database)
-        created = evaluation.create_database(database)
+            drop_database(database)
+        created = create_database(database)
         self.stderr.write(f"{'created' if created else 'reusing'} database {database}")
         timings: dict[str, float] = {}
-        with evaluation.using_database(database):
+        with using_database(database):
             call_command("migrate", verbosity=0, interactive=False)
             with tqdm(desc="loading", unit="paper", disable=None, file=sys.stderr) as bar:
-                sync = evaluation.sync_catalogue(dataset, bar=bar)
+                sync = sync_catalogue(dataset, bar=bar)
             timings["load_s"] = sync.seconds
             self.stderr.write(
                 f"catalogue: {sync.kept} papers unchanged, {sync.loaded} loaded, "
                 f"{sync.removed} removed ({sync.seconds:.1f} s)"
             )
-            timings["embed_s"] = self.embed() if set(modes) - {"keyword"} else 0.0
-            doc_ids = evaluation.doc_ids_by_pk()
+            timings["embed_s"] = self.embed() if set(modes) - {Mode.KEYWORD} else 0.0
+            doc_ids = doc_ids_by_pk()
             depth = max(k, RECALL_DEPTH)
             runs, scores = {}, {}
             with override_settings(**overrides):
@@ -133,11 +136,11 @@ class Command(BaseCommand):
                         total=len(dataset.queries), desc=mode, unit="query", disable=None,
                         file=sys.stderr,
                     ) as bar:  # fmt: skip
-                        runs[mode] = evaluation.run_mode(
+                        runs[mode] = run_mode(
                             dataset, mode, depth=depth, doc_ids=doc_ids, progress=bar.update
                         )
                     timings[f"{mode}_s"] = time.perf_counter() - started
-                    scores[mode] = evaluation.score(dataset, runs[mode], k=k)
+                    scores[mode] = score(dataset, runs[mode], k=k)
         return {
             "dataset": dataset.name,
             "path": str(dataset.path.resolve()),
@@ -158,13 +161,13 @@ class Command(BaseCommand):
 
     def embed(self) -> float:
         started = time.perf_counter()
-        ids = evaluation.papers_to_embed()
+        ids = list(workable().values_list("pk", flat=True))
         if ids:
             with tqdm(
                 total=len(ids), desc="embedding", unit="paper", disable=None, file=sys.stderr
             ) as bar:
-                evaluation.embed(ids, progress=bar.update)
-        missing = evaluation.not_embedded()
+                embed_here(ids, progress=bar.update)
+        missing = Paper.objects.exclude(embedded_q()).count()
         if missing:
             raise CommandError(
                 f"{missing} papers could not be embedded with {settings.EMBEDDING_MODEL}; "
@@ -218,9 +221,9 @@ class Command(BaseCommand):
 
 def _modes(value: str) -> list[str]:
     modes = [m.strip().lower() for m in value.split(",") if m.strip()]
-    unknown = [m for m in modes if m not in MODES]
+    unknown = [m for m in modes if m not in Mode.values]
     if unknown or not modes:
-        raise CommandError(f"--modes: choose from {', '.join(MODES)} (got {value!r})")
+        raise CommandError(f"--modes: choose from {', '.join(Mode.values)} (got {value!r})")
     return list(dict.fromkeys(modes))
 
 
@@ -255,7 +258,7 @@ def _search_settings() -> dict[str, int | float]:
     }
 
 
-def _figures(scores: evaluation.ModeScores, k: int) -> dict:
+def _figures(scores: ModeScores, k: int) -> dict:
     return {
         f"ndcg@{k}": round(scores.ndcg, 4),
         f"recall@{k}": round(scores.recall_k, 4),

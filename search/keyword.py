@@ -1,0 +1,291 @@
+"""Keyword matches: which papers match the typed words, and their BM25 scores, in numpy.
+
+A search reads the packed postings of its few lexemes (papers.keyword_index), keeps those of
+each paper's current segment, and scores them against this process's copy of the per-paper
+fields (search.keyword_docs). That costs a few milliseconds per million postings, where the same
+BM25 in SQL cost a second at 100,000 papers (docs/PERFORMANCE.md). Papers written since the last
+flush are read from their tsvectors, so a paper is findable by its words the moment it commits.
+
+The ranking is the one the SQL computed before, to the same figures: BM25 with term frequency
+from the lexeme's positions (title occurrences count `title_weight` times, authors and
+organization `extra_weight` times), document frequency over the whole catalogue, length
+normalized by the number of lexemes; plain words match with OR and must cover `min_coverage` of
+the query's idf; typed syntax must match as PostgreSQL's websearch_to_tsquery reads it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from papers.keyword_index import POSTINGS
+from search import tsquery
+from search.keyword_docs import NO_DATE, DocTable
+from search.query_text import TextQuery
+
+PENDING_LIMIT = 5_000  # unflushed papers read from their tsvectors per search, newest first
+# The query's words and tsquery, and the postings of every lexeme the typed text holds (a
+# superset of the tsquery's), in one round trip.
+TERMS_AND_POSTINGS = f"""
+WITH q AS (
+    SELECT ARRAY(SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %(rank)s))) AS rank,
+           websearch_to_tsquery('english', %(match)s)::text AS tsquery,
+           tsvector_to_array(to_tsvector('english', %(match)s || ' ' || %(rank)s)) AS lexemes
+)
+SELECT q.rank, q.tsquery, x.lexeme, x.segment_id, x.paper_ids, x.counts
+FROM q LEFT JOIN {POSTINGS} x ON x.lexeme = ANY(q.lexemes)
+"""
+PENDING_POSTINGS = """
+SELECT u.lexeme, array_agg(p.id),
+       array_agg(cardinality(array_positions(u.weights, 'A'))),
+       array_agg(cardinality(array_positions(u.weights, 'B'))
+                 + cardinality(array_positions(u.weights, 'D'))),
+       array_agg(cardinality(array_positions(u.weights, 'C')))
+FROM papers_paper p, unnest(p.search_vector) u
+WHERE p.id = ANY(%(ids)s) AND u.lexeme = ANY(%(lexemes)s)
+GROUP BY u.lexeme
+"""
+VERIFY = """
+SELECT id FROM papers_paper
+WHERE id = ANY(%(ids)s) AND search_vector @@ websearch_to_tsquery('english', %(match)s)
+"""
+SAMPLE = 100  # unchecked phrase matches checked at random to estimate the total
+
+
+@dataclass(frozen=True)
+class KeywordTuning:
+    k1: float
+    b: float
+    title_weight: float
+    extra_weight: float
+    min_coverage: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    org_ids: tuple[int, ...] | None = None  # None: any organization
+    start: int | None = None  # day numbers (search.keyword_docs.day_number), inclusive
+    end: int | None = None
+
+
+@dataclass
+class Postings:
+    ids: np.ndarray  # int64 paper ids
+    title: np.ndarray  # occurrences by weight
+    body: np.ndarray
+    extra: np.ndarray
+
+
+@dataclass
+class KeywordMatches:
+    ids: np.ndarray  # every match, unordered
+    scores: np.ndarray
+    matched_any: bool  # a paper within the filters has a typed word (else: try titles)
+    facet_orgs: np.ndarray  # organizations of the matches without the organization filter
+    phrase_query: str = ""  # typed syntax with a phrase: matches are checked as they are shown
+    estimated_total: int | None = None  # when some were not checked: the count they likely make
+    any_org: KeywordMatches | None = None  # the same without the organization filter
+    idf_sum: float = 0.0  # the query's weight: what min_coverage is a share of
+
+    def without_org_filter(self) -> KeywordMatches:
+        return self.any_org or self
+
+    @property
+    def total(self) -> int:
+        return len(self.ids) if self.estimated_total is None else self.estimated_total
+
+    @property
+    def approximate(self) -> bool:
+        return self.estimated_total is not None
+
+
+def find(
+    cursor, text: TextQuery, filters: Filters, tuning: KeywordTuning, docs: DocTable
+) -> KeywordMatches:
+    cursor.execute(TERMS_AND_POSTINGS, {"rank": text.rank_words, "match": text.match})
+    rows = cursor.fetchall()
+    rank_terms, query_text = rows[0][:2]
+    tree = tsquery.parse(query_text)
+    if tree is None or not rank_terms:
+        return _no_matches()
+    lexemes = sorted(set(rank_terms) | tree.lexemes())
+    postings = _postings([row[2:] for row in rows if row[2] is not None], cursor, lexemes, docs)
+
+    def member(lexeme: str) -> np.ndarray:
+        mask = np.zeros(docs.size, dtype=bool)
+        if lexeme in postings:
+            mask[postings[lexeme].ids] = True
+        return mask
+
+    matching = tree.evaluate(member)
+    scores, idf_sum = _bm25(rank_terms, postings, docs, tuning)
+    in_dates = _date_filter(np.flatnonzero(matching), filters, docs)
+    coverage = 0.0 if text.strict else tuning.min_coverage * idf_sum
+    strong = scores[in_dates] > 0
+    if coverage:
+        strong &= scores[in_dates] >= coverage
+    every_org = KeywordMatches(
+        ids=in_dates[strong],
+        scores=scores[in_dates[strong]],
+        matched_any=len(in_dates) > 0,
+        facet_orgs=docs.org[in_dates[strong]],
+        phrase_query=text.match if tree.has_phrase() else "",
+        idf_sum=idf_sum,
+    )
+    if filters.org_ids is None:
+        return every_org
+    chosen = _org_filter(every_org.ids, filters, docs)
+    return replace(
+        every_org,
+        ids=every_org.ids[chosen],
+        scores=every_org.scores[chosen],
+        matched_any=bool(_org_filter(in_dates, filters, docs).any()),
+        any_org=every_org,
+    )
+
+
+def top(
+    cursor, matches: KeywordMatches, n: int, docs: DocTable, sort: str = "relevance"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first n matches in `sort` order (ids, scores). A match that only seemed to hold a
+    typed phrase (its words, not next to each other) is dropped here, and the count with it."""
+    if not matches.phrase_query:
+        chosen = _order(matches, docs, sort, n)[:n]
+        return matches.ids[chosen], matches.scores[chosen]
+    kept: list[int] = []
+    checked, limit = 0, 2 * n + 100
+    order = _order(matches, docs, sort, limit)
+    while len(kept) < n and checked < len(matches.ids):
+        if checked >= len(order):
+            limit *= 4
+            order = _order(matches, docs, sort, limit)
+        batch = order[checked : checked + max(2 * (n - len(kept)), 100)]
+        cursor.execute(VERIFY, {"ids": matches.ids[batch].tolist(), "match": matches.phrase_query})
+        good = {row[0] for row in cursor.fetchall()}
+        kept.extend(int(i) for i in batch if int(matches.ids[i]) in good)
+        checked += len(batch)
+    _settle_count(cursor, matches, order[:checked], kept)
+    chosen = np.array(kept[:n], dtype=np.int64)
+    return matches.ids[chosen], matches.scores[chosen]
+
+
+def _settle_count(cursor, matches: KeywordMatches, checked: np.ndarray, kept: list[int]) -> None:
+    """After checking the best matches: drop the false ones, and estimate how many of the
+    unchecked rest hold the phrase from a random sample of them (the best ones are no fair
+    sample: high scores and the words standing side by side go together)."""
+    rest = np.setdiff1d(np.arange(len(matches.ids)), checked, assume_unique=True)
+    estimate = None
+    if len(rest):
+        sample = np.random.default_rng(0).choice(rest, size=min(SAMPLE, len(rest)), replace=False)
+        cursor.execute(VERIFY, {"ids": matches.ids[sample].tolist(), "match": matches.phrase_query})
+        share = len(cursor.fetchall()) / len(sample)
+        estimate = len(kept) + round(share * len(rest))
+    keep = np.sort(np.concatenate([np.array(kept, dtype=np.int64), rest]))
+    matches.ids, matches.scores = matches.ids[keep], matches.scores[keep]
+    matches.estimated_total = estimate
+
+
+def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np.ndarray:
+    """Positions into matches.ids of at least the first `limit` matches (all of them when
+    fewer), in the order SearchSQL's SORT_ORDER gives."""
+    ids, scores = matches.ids, matches.scores
+    if sort in ("newest", "oldest"):
+        published = docs.published[ids].astype(np.int64)
+        missing = published == NO_DATE
+        if sort == "newest":
+            keys = (-ids, -scores, np.where(missing, np.iinfo(np.int64).max, -published))
+        else:
+            keys = (ids, -scores, np.where(missing, np.iinfo(np.int64).max, published))
+    elif sort == "upvotes":
+        keys = (-ids, -scores, -docs.upvotes[ids])
+    else:
+        keys = (ids, -scores)
+    candidates = np.arange(len(ids))
+    if len(ids) > 4 * limit:
+        # Sort only what can reach the first `limit`: the primary key's best, ties included.
+        primary = keys[-1]
+        cutoff = np.partition(primary, limit - 1)[limit - 1]
+        candidates = np.flatnonzero(primary <= cutoff)
+        keys = tuple(k[candidates] for k in keys)
+    return candidates[np.lexsort(keys)]
+
+
+def _no_matches() -> KeywordMatches:
+    empty = np.zeros(0, dtype=np.int64)
+    return KeywordMatches(empty, np.zeros(0), False, empty)
+
+
+def _bm25(
+    terms: list[str], postings: dict[str, Postings], docs: DocTable, tuning: KeywordTuning
+) -> tuple[np.ndarray, float]:
+    """Scores by paper id (a dense array), and the summed idf of the query's terms."""
+    scores = np.zeros(docs.size)
+    n, average = docs.alive, docs.average_length
+    idf_sum = 0.0
+    for term in terms:
+        found = postings.get(term)
+        df = len(found.ids) if found else 0
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        idf_sum += idf
+        if not df:
+            continue
+        tf = tuning.title_weight * found.title + found.body + tuning.extra_weight * found.extra
+        norm = tuning.k1 * (1 - tuning.b + tuning.b * docs.length[found.ids] / average)
+        scores[found.ids] += idf * tf * (tuning.k1 + 1) / (tf + norm)  # ids unique per term
+    return scores, idf_sum
+
+
+def _date_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
+    if filters.start is None and filters.end is None:
+        return ids
+    published = docs.published[ids]
+    keep = published != NO_DATE
+    if filters.start is not None:
+        keep &= published >= filters.start
+    if filters.end is not None:
+        keep &= published <= filters.end
+    return ids[keep]
+
+
+def _org_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
+    if filters.org_ids is None:
+        return np.ones(len(ids), dtype=bool)
+    return np.isin(docs.org[ids], np.array(filters.org_ids, dtype=np.int64))
+
+
+def _postings(rows: list, cursor, lexemes: list[str], docs: DocTable) -> dict[str, Postings]:
+    """Each lexeme's current postings: from the segments' rows, and from unflushed papers."""
+    parts: dict[str, list[Postings]] = {}
+    for lexeme, segment, raw_ids, raw_counts in rows:
+        ids = np.frombuffer(raw_ids, dtype=">i4").astype(np.int64)
+        counts = np.frombuffer(raw_counts, dtype=">u2")
+        current = np.zeros(len(ids), dtype=bool)
+        known = ids < docs.size  # papers flushed since this copy was read: next search
+        current[known] = docs.segment[ids[known]] == segment
+        if current.any():
+            counts = counts[current]
+            parts.setdefault(lexeme, []).append(
+                Postings(ids[current], counts >> 12, counts & 511, (counts >> 9) & 7)
+            )
+    for lexeme, found in _pending_postings(cursor, lexemes, docs):
+        parts.setdefault(lexeme, []).append(found)
+    return {lexeme: _concatenate(p) for lexeme, p in parts.items()}
+
+
+def _pending_postings(cursor, lexemes: list[str], docs: DocTable):
+    pending = docs.pending_ids()
+    if not len(pending):
+        return
+    cursor.execute(PENDING_POSTINGS, {"ids": pending[-PENDING_LIMIT:].tolist(), "lexemes": lexemes})
+    for lexeme, ids, title, body, extra in cursor.fetchall():
+        yield lexeme, Postings(*(np.array(a, dtype=np.int64) for a in (ids, title, body, extra)))
+
+
+def _concatenate(parts: list[Postings]) -> Postings:
+    if len(parts) == 1:
+        return parts[0]
+    return Postings(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("ids", "title", "body", "extra"))
+    )

@@ -1,0 +1,211 @@
+"""The keyword index (papers.keyword_index) follows every write of a paper, from any path, and
+ranks exactly as BM25 computed straight from the stored tsvectors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from papers import keyword_index
+from papers.models import KeywordDoc, KeywordPostings, KeywordSegment, Paper
+from search import keyword
+from search.engine import search
+from search.keyword_docs import doc_table
+from search.query_text import parse_text_query
+from search.sql import Tuning
+from search.state import SearchState
+from tests.catalogue import INFINITE, paper
+
+# Every (paper, lexeme, title count, abstract count, extra count) read from the tsvectors.
+FROM_VECTORS = """
+    SELECT p.id, u.lexeme, cardinality(array_positions(u.weights, 'A')),
+           cardinality(array_positions(u.weights, 'B')),
+           cardinality(array_positions(u.weights, 'C'))
+    FROM papers_paper p, unnest(p.search_vector) u ORDER BY 1, 2
+"""
+
+
+def current_postings() -> list[tuple]:
+    """The postings each paper's current segment holds, unpacked."""
+    owner = dict(
+        KeywordDoc.objects.filter(alive=True, segment_id__isnull=False).values_list(
+            "paper_id", "segment_id"
+        )
+    )
+    rows = []
+    for row in KeywordPostings.objects.all():
+        ids = np.frombuffer(bytes(row.paper_ids), dtype=">i4")
+        counts = np.frombuffer(bytes(row.counts), dtype=">u2")
+        for pk, packed in zip(ids.tolist(), counts.tolist(), strict=True):
+            if owner.get(pk) == row.segment_id:
+                rows.append((pk, row.lexeme, packed >> 12, packed & 511, (packed >> 9) & 7))
+    return sorted(rows)
+
+
+def from_vectors() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(FROM_VECTORS)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def keyword_titles(q: str) -> list[str]:
+    results = search(SearchState.from_query({"q": q, "mode": "keyword"}))
+    return [hit.paper.title for hit in results.hits]
+
+
+def test_an_import_writes_every_papers_postings_into_a_segment(demo_catalogue):
+    assert current_postings() == from_vectors()
+    assert not KeywordDoc.objects.filter(segment_id__isnull=True).exists()
+    lengths = dict(Paper.objects.values_list("id", "search_length"))
+    assert dict(KeywordDoc.objects.values_list("paper_id", "length")) == lengths
+
+
+def test_an_edit_is_found_by_its_new_words_at_once_and_by_its_old_ones_no_more(demo_catalogue):
+    infinite = paper(INFINITE)
+    infinite.abstract = "Zanzibar quokkas serve long contexts; quokkas everywhere."
+    infinite.save()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE papers_paper SET title = 'Quokka attention' WHERE title LIKE 'InstInfer%%'"
+        )
+    assert KeywordDoc.objects.filter(segment_id__isnull=True).count() == 2  # pending
+    assert set(keyword_titles("quokka")) == {"Quokka attention", infinite.title}
+    assert infinite.title not in keyword_titles("wastage")  # only in the old abstract
+
+    assert keyword_index.flush_all() == 2
+    assert set(keyword_titles("quokka")) == {"Quokka attention", infinite.title}
+    assert current_postings() == from_vectors()
+
+
+def test_a_deleted_paper_is_not_found_and_a_merge_drops_its_postings(demo_catalogue):
+    infinite = paper(INFINITE)
+    assert infinite.title in keyword_titles("wastage")
+    pk = infinite.pk
+    infinite.delete()
+    assert infinite.title not in keyword_titles("wastage")
+    assert KeywordDoc.objects.get(paper_id=pk).alive is False
+
+    paper("InstInfer").save()  # one more segment, so there is something to merge
+    Paper.objects.filter(title__startswith="InstInfer").update(abstract="Storage offload.")
+    keyword_index.flush_all()
+    keyword_index.merge_all()
+    assert KeywordSegment.objects.count() == 1
+    merged = KeywordPostings.objects.filter(lexeme="wastag").first()
+    assert merged is None or pk not in np.frombuffer(bytes(merged.paper_ids), ">i4")
+    assert current_postings() == from_vectors()
+
+
+def test_segments_of_one_size_tier_are_merged_and_searches_do_not_change(
+    demo_catalogue, monkeypatch
+):
+    monkeypatch.setattr(keyword_index, "TIER_BASE", 10)
+    for title_start in ("ThunderAgent", "InstInfer", "Infinite-LLM", "xLLM"):
+        Paper.objects.filter(title__startswith=title_start).update(abstract="An edited abstract.")
+        keyword_index.flush()
+    assert KeywordSegment.objects.count() == 5
+    before = {q: keyword_titles(q) for q in ("kv cache", "agent memory", '"long context"')}
+    assert keyword_index.maintain() >= 1
+    assert KeywordSegment.objects.count() < 5
+    assert current_postings() == from_vectors()
+    assert {q: keyword_titles(q) for q in before} == before
+
+
+BM25_SQL = """
+WITH terms AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %(q)s))),
+stats AS (SELECT count(*)::float AS n, avg(search_length) AS avgdl FROM papers_paper),
+df AS (
+    SELECT t.lexeme, count(u.lexeme) AS df
+    FROM terms t LEFT JOIN (papers_paper p CROSS JOIN unnest(p.search_vector) u)
+         ON u.lexeme = t.lexeme GROUP BY t.lexeme
+)
+SELECT p.id, sum(
+    ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5))
+    * tf * (%(k1)s + 1) / (tf + %(k1)s * (1 - %(b)s + %(b)s * p.search_length / s.avgdl)))
+FROM papers_paper p CROSS JOIN stats s,
+     LATERAL (
+         SELECT u.lexeme, %(title)s * cardinality(array_positions(u.weights, 'A'))
+                + cardinality(array_positions(u.weights, 'B'))
+                + %(extra)s * cardinality(array_positions(u.weights, 'C')) AS tf
+         FROM unnest(p.search_vector) u) x
+JOIN df d ON d.lexeme = x.lexeme
+GROUP BY p.id
+"""
+
+
+@pytest.mark.parametrize("q", ["kv cache offloading", "agent memory benchmark", "speculative"])
+def test_scores_equal_bm25_computed_in_sql_from_the_tsvectors(demo_catalogue, q):
+    Paper.objects.filter(title__startswith="xLLM").update(abstract="A pending paper on kv cache.")
+    tuning = Tuning.from_settings().keyword
+    with connection.cursor() as cursor:
+        cursor.execute(
+            BM25_SQL,
+            {
+                "q": q,
+                "k1": tuning.k1,
+                "b": tuning.b,
+                "title": tuning.title_weight,
+                "extra": tuning.extra_weight,
+            },
+        )
+        expected = dict(cursor.fetchall())
+        no_coverage = keyword.KeywordTuning(tuning.k1, tuning.b, tuning.title_weight, 0.5, 0.0)
+        found = keyword.find(
+            cursor, parse_text_query(q), keyword.Filters(), no_coverage, doc_table()
+        )
+    got = dict(zip(found.ids.tolist(), found.scores.tolist(), strict=True))
+    assert got.keys() == expected.keys()
+    assert all(math.isclose(got[pk], expected[pk], rel_tol=1e-9) for pk in got)
+    assert tuning.extra_weight == settings.SEARCH_EXTRA_WEIGHT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_import_is_found_by_words_in_the_next_search(demo_catalogue_live):
+    assert keyword_titles("quokka") == []
+    Paper.objects.create(title="Quokka serving", abstract="Quokkas serve models.", key="q:1")
+    assert keyword_titles("quokka") == ["Quokka serving"]  # pending: read from its tsvector
+    keyword_index.flush_all()
+    assert keyword_titles("quokka") == ["Quokka serving"]
+    Paper.objects.filter(key="q:1").delete()
+    assert keyword_titles("quokka") == []
+
+
+def test_a_phrase_search_checks_as_far_as_its_page_and_says_its_total_is_an_estimate(db):
+    together = [f"Alpha beta study {i}" for i in range(150)]
+    apart = [f"Beta then alpha study {i}" for i in range(150)]
+    Paper.objects.bulk_create(
+        Paper(title=t, abstract="A note.", key=f"t:{t}", source="test") for t in together + apart
+    )
+    results = search(SearchState.from_query({"q": '"alpha beta"', "mode": "keyword"}))
+    assert {hit.paper.title for hit in results.hits} <= set(together)
+    assert len(results.hits) == 20
+    assert results.total_approximate
+    assert 100 <= results.total <= 200  # 150 really match; the unchecked rest is estimated
+
+    every = search(SearchState.from_query({"q": '"alpha beta"', "mode": "keyword", "page": "8"}))
+    assert {hit.paper.title for hit in every.hits} <= set(together)
+    assert every.total == 150 and not every.total_approximate  # checked them all by page 8
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("'breast' <-> 'cancer' & !'mice'", "and(phrase(breast, cancer), not(mice))"),
+        ("'insulin' | 'glucos'", "or(insulin, glucos)"),
+        ("( 'a' | 'b' ) & 'c'", "and(or(a, b), c)"),
+        ("'it''s' <2> 'fine'", "phrase(it's, fine)"),
+    ],
+)
+def test_tsquery_text_parses_into_the_expression_postgres_meant(text, expected):
+    from search import tsquery
+
+    def show(node):
+        if node.op == "term":
+            return node.lexeme
+        return f"{node.op}({', '.join(show(a) for a in node.args)})"
+
+    assert show(tsquery.parse(text)) == expected
+    assert tsquery.parse("") is None
