@@ -9,7 +9,17 @@ import pytest
 from papers.models import Paper
 from tests.catalogue import INFINITE, LIFL, paper
 
-TOP_LEVEL = {"query", "total", "page", "pages", "not_indexed", "fallback", "results", "facets"}
+TOP_LEVEL = {
+    "query",
+    "total",
+    "total_approximate",
+    "page",
+    "pages",
+    "not_indexed",
+    "fallback",
+    "results",
+    "facets",
+}
 PAPER_FIELDS = {
     "id",
     "title",
