@@ -94,9 +94,10 @@ def upsert_papers(
 ) -> ImportSummary:
     """Insert new papers, merge into known ones, leave the rest; one transaction per batch.
 
-    records: any iterable, consumed as it goes (memory holds one batch). Rejected items (what a
-    parser skipped) are counted and reported like records that fail the checks. A ParseError
-    raised by the iterable is raised after the records before it are written.
+    records: any iterable, consumed as it goes (memory holds a batch or two), in a thread of its
+    own (READ_AHEAD): it must not use the database. Rejected items (what a parser skipped) are
+    counted and reported like records that fail the checks; on_skip is called from that thread
+    too. A ParseError raised by the iterable is raised after the records before it are written.
     on_batch(n): after each batch commits, with its number of records. on_skip(rejected): for
     each skipped record, as it is found. should_stop(): asked after each batch; True ends the
     import there (summary.interrupted). queue_embeddings: queue the new and changed papers for
