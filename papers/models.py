@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -18,10 +19,18 @@ def content_md5() -> Md5:
 
 
 def search_document() -> SearchVector:
-    """What full-text search indexes: the title (weight A) and the abstract (B), in English."""
-    return SearchVector("title", weight="A", config="english") + SearchVector(
-        "abstract", weight="B", config="english"
+    """What full-text search indexes, in English: the title (weight A), the abstract (B), and the
+    authors' and organization's names (C: a surname or "microsoft" finds papers, below any paper
+    that has the word in its title or abstract)."""
+    return (
+        SearchVector("title", weight="A", config="english")
+        + SearchVector("abstract", weight="B", config="english")
+        + SearchVector("byline", weight="C", config="english")
     )
+
+
+ARXIV_ABS = "https://arxiv.org/abs/"
+ARXIV_PDF = "https://arxiv.org/pdf/"
 
 
 class Organization(models.Model):
@@ -86,6 +95,19 @@ class Paper(models.Model):
     key = models.TextField(
         unique=True, help_text="Stable identity for re-import: arXiv id or normalized title."
     )
+    # The normalized title (papers.ingest.records.title_key), also for papers keyed by arXiv id:
+    # a listing that names a paper only by title finds the arXiv paper through it.
+    title_key = models.TextField(blank=True, editable=False)
+    authors = ArrayField(
+        models.TextField(), default=list, blank=True, help_text="Names, in the paper's order."
+    )
+    categories = ArrayField(
+        models.TextField(), default=list, blank=True, help_text="arXiv categories, primary first."
+    )
+    doi = models.TextField(blank=True)
+    # The authors' names and the organization's, as one text for search_vector (weight C): a
+    # generated column cannot read the organization table. Written by the loader with them.
+    byline = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,6 +158,11 @@ class Paper(models.Model):
                 opclasses=["vector_cosine_ops"],
             ),
             models.Index(fields=["published"], name="paper_published"),
+            # For the search page's category filter (categories @> ARRAY[...]).
+            GinIndex(fields=["categories"], name="paper_categories_gin"),
+            models.Index(
+                fields=["title_key"], name="paper_arxiv_title_key", condition=~Q(source_id="")
+            ),
             # Counting the papers not yet searchable by meaning reads this, not the table.
             models.Index(
                 fields=["id"],
@@ -164,6 +191,18 @@ class Paper(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("paper", kwargs={"pk": self.pk, "slug": self.slug})
+
+    @property
+    def arxiv_id(self) -> str:
+        return self.source_id
+
+    @property
+    def abs_url(self) -> str | None:
+        return f"{ARXIV_ABS}{self.source_id}" if self.source_id else None
+
+    @property
+    def pdf_url(self) -> str | None:
+        return f"{ARXIV_PDF}{self.source_id}" if self.source_id else None
 
     @property
     def embedding_state(self) -> EmbeddingState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -122,21 +123,21 @@ def test_an_edited_listing_updates_only_the_changed_papers(
     assert lifl.pk in queued
 
 
-def test_the_loader_reports_and_skips_a_repeated_entry(db):
-    records = parse_file(SEED, year=LISTING_YEAR)
-    summary = upsert_papers([*records, records[0]])
-    assert str(summary) == "57 new, 0 updated, 0 unchanged, 1 skipped"
-    assert summary.skipped == [
-        f"line {records[0].line}: {records[0].title!r} repeats line {records[0].line}"
-    ]
-    assert len(summary.changed_ids) == 57
+def test_the_loader_applies_a_repeated_entry_after_the_first(db):
+    records = list(parse_file(SEED, year=LISTING_YEAR))
+    changed = replace(records[0], upvotes=99)
+    summary = upsert_papers([*records, changed])
+    assert str(summary) == "57 new, 1 updated, 0 unchanged, 0 skipped"
+    assert Paper.objects.get(key=records[0].key).upvotes == 99
+    assert Paper.objects.count() == 57
 
 
-def test_the_loader_reports_changed_ids_only(db):
-    import_seed()
+def test_the_loader_queues_only_new_and_changed_papers(db):
+    first = import_seed()
+    assert first.queued == 57
     summary = upsert_papers(parse_file(SEED, year=LISTING_YEAR))
     assert (summary.new, summary.updated, summary.unchanged) == (0, 0, 57)
-    assert summary.changed_ids == []
+    assert summary.queued == 0
 
 
 def test_a_different_year_updates_only_the_yearless_dates(db):
@@ -173,7 +174,7 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, int | None, str]]:
     return {
         "empty": (empty, None, "file is empty"),
         "blank": (blank, None, "file is empty"),
-        "binary": (binary, 1, "binary"),
+        "corrupt gzip": (binary, None, "cannot read the gzip stream"),
         "not utf-8": (latin1, 3, "not UTF-8"),
         "csv": (csv, 1, "not a Daily Papers listing"),
         "prose": (prose, 1, "not a Daily Papers listing"),
@@ -187,7 +188,7 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, int | None, str]]:
 BAD = [
     "empty",
     "blank",
-    "binary",
+    "corrupt gzip",
     "not utf-8",
     "csv",
     "prose",

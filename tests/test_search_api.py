@@ -26,7 +26,13 @@ PAPER_FIELDS = {
     "abstract",
     "published",
     "organization",
+    "authors",
     "authors_count",
+    "categories",
+    "arxiv_id",
+    "abs_url",
+    "pdf_url",
+    "doi",
     "upvotes",
     "url",
 }
@@ -53,6 +59,10 @@ def assert_paper_json(item: dict) -> None:
     assert item["authors_count"] is None or isinstance(item["authors_count"], int)
     assert isinstance(item["upvotes"], int)
     stored = Paper.objects.get(pk=item["id"])
+    assert item["authors"] == stored.authors and item["categories"] == stored.categories
+    assert item["arxiv_id"] == (stored.source_id or None)
+    assert item["abs_url"] == stored.abs_url and item["pdf_url"] == stored.pdf_url
+    assert item["doi"] == (stored.doi or None)
     assert item["url"] == f"http://testserver{stored.get_absolute_url()}"
 
 

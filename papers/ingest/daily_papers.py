@@ -10,12 +10,13 @@ put it after the listing date.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 from django.utils.text import slugify
 
+from papers.ingest.inputs import Input, open_input
 from papers.ingest.records import PaperRecord, ParseError
 
 SOURCE = "hf-daily"
@@ -29,85 +30,93 @@ SEPARATOR = "·"
 Block = list[tuple[int, str]]  # (line number, stripped text) of consecutive non-blank lines
 
 
-def read_text(path: Path) -> str:
-    """The file's text, or a ParseError for what a user might hand us by mistake."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(str(path), None, f"cannot read file: {exc.strerror}") from None
-    if not data.strip():
-        raise ParseError(str(path), None, "file is empty")
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise ParseError(str(path), line, "binary data (NUL byte): not a text listing")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ParseError(str(path), line, "not UTF-8 text: not a text listing") from None
+def parse_file(path: Path, *, year: int) -> Iterator[PaperRecord]:
+    """The listing's records, read as they come (the file may be gzip)."""
+    with open_input(path) as opened:
+        yield from parse_input(opened, year=year)
 
 
-def parse_file(path: Path, *, year: int) -> list[PaperRecord]:
-    return list(parse_text(read_text(path), name=str(path), year=year))
+def parse_input(opened: Input, *, year: int) -> Iterator[PaperRecord]:
+    if not opened.head().strip():
+        raise ParseError(opened.name, None, "file is empty")
+    yield from parse_lines(_decoded(opened), name=opened.name, year=year)
 
 
 def parse_text(text: str, *, name: str, year: int) -> Iterator[PaperRecord]:
-    lines = text.splitlines()
-    listing_date, start = _find_listing_date(lines, name, year)
-    blocks = _blocks(lines, start)
-    index = 0
-    while index < len(blocks):
-        title_block = blocks[index]
+    return parse_lines(enumerate(text.splitlines(), start=1), name=name, year=year)
+
+
+def _decoded(opened: Input) -> Iterator[tuple[int, str]]:
+    """Numbered text lines; a ParseError for what a user might hand us by mistake."""
+    for number, data in opened.lines():
+        if data is None:
+            raise ParseError(opened.name, number, "line too long: not a text listing")
+        if b"\x00" in data:
+            raise ParseError(opened.name, number, "binary data (NUL byte): not a text listing")
+        try:
+            yield number, data.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise ParseError(opened.name, number, "not UTF-8 text: not a text listing") from None
+
+
+def parse_lines(lines: Iterable[tuple[int, str]], *, name: str, year: int) -> Iterator[PaperRecord]:
+    """Records from numbered lines, one entry at a time: memory holds one entry, not the file."""
+    lines = iter(lines)
+    listing_date = _find_listing_date(lines, name, year)
+    blocks = _blocks(lines)
+    block = next(blocks, None)
+    while block is not None:
+        title_block = block
         if _is_metadata(title_block):
             raise ParseError(name, title_block[0][0], "metadata block without a title before it")
         if len(title_block) > 1:
             raise ParseError(name, title_block[0][0], "expected a one-line title")
-        if index + 1 >= len(blocks) or _is_metadata(blocks[index + 1]):
+        abstract_block = next(blocks, None)
+        if abstract_block is None or _is_metadata(abstract_block):
             raise ParseError(
                 name, title_block[0][0], f"entry {title_block[0][1]!r} has no abstract (truncated?)"
             )
-        abstract_block = blocks[index + 1]
-        index += 2
         meta: dict = {}
-        if index < len(blocks) and _looks_like_metadata(blocks[index]):
-            meta = _parse_metadata(blocks[index], name, listing_date)
-            index += 1
+        block = next(blocks, None)
+        if block is not None and _looks_like_metadata(block):
+            meta = _parse_metadata(block, name, listing_date)
+            block = next(blocks, None)
         yield PaperRecord(
             title=title_block[0][1],
             abstract=" ".join(text for _, text in abstract_block),
             source=SOURCE,
             line=title_block[0][0],
+            path=name,
             **meta,
         )
 
 
-def _find_listing_date(lines: list[str], name: str, year: int) -> tuple[date, int]:
-    for number, line in enumerate(lines[:HEADER_LINES], start=1):
+def _find_listing_date(lines: Iterator[tuple[int, str]], name: str, year: int) -> date:
+    for number, line in lines:
         match = MONTH_DAY.match(line.strip())
         if match:
             try:
-                listed = datetime.strptime(f"{match[1]} {match[2]} {year}", "%b %d %Y").date()
+                return datetime.strptime(f"{match[1]} {match[2]} {year}", "%b %d %Y").date()
             except ValueError:
                 raise ParseError(name, number, f"bad listing date {line.strip()!r}") from None
-            return listed, number
+        if number >= HEADER_LINES:
+            break
     raise ParseError(
         name, 1, "not a Daily Papers listing: no listing date line (like 'Mar 10') in its header"
     )
 
 
-def _blocks(lines: list[str], after: int) -> list[Block]:
-    blocks: list[Block] = []
+def _blocks(lines: Iterator[tuple[int, str]]) -> Iterator[Block]:
     current: Block = []
-    for number, raw in enumerate(lines[after:], start=after + 1):
+    for number, raw in lines:
         text = raw.strip()
         if text:
             current.append((number, text))
         elif current:
-            blocks.append(current)
+            yield current
             current = []
     if current:
-        blocks.append(current)
-    return blocks
+        yield current
 
 
 def _is_metadata(block: Block) -> bool:

@@ -10,6 +10,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # arXiv identifiers: 2301.01234 (since 2007, 4 digits until 2014) and math.AG/0601001 (before).
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})$")
 VERSION = re.compile(r"v\d+$")
+# How sources write them: `arXiv:2301.01234`, or the abs/PDF link (the Atom API's <id>).
+ID_PREFIX = re.compile(r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.I)
 
 
 def clean_text(text: str) -> str:
@@ -23,9 +25,13 @@ def clean_text(text: str) -> str:
 
 def arxiv_id(raw: str) -> str | None:
     """The arXiv id without its version (`2403.01234v2` -> `2403.01234`), or None if the text is
-    not one."""
-    text = raw.strip()
-    if text.lower().startswith("arxiv:"):
-        text = text[len("arxiv:") :]
+    not one. An `arXiv:` prefix or an abs/PDF link around it is fine."""
+    text = ID_PREFIX.sub("", raw.strip()).removesuffix(".pdf")
     text = VERSION.sub("", text)
     return text if ARXIV_ID.match(text) else None
+
+
+def without_controls(text: str) -> str:
+    """The text without control characters other than tab and newline (CR and CRLF become
+    newlines): for texts that keep their lines, where clean_text makes one line."""
+    return CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -18,12 +18,12 @@ class Reporter:
 
     def written(self, label: str, summary: ImportSummary, unusable: list[ParseError]) -> None:
         """One page's papers are committed: `unusable` are the records its parser passed over."""
-        summary.skipped[:0] = [str(error) for error in unusable]
-        for reason in summary.skipped:
+        for reason in [*unusable, *summary.rejected]:
             self.warn(f"skipped {reason}")
+        summary.skipped += len(unusable)
         self.total.new += summary.new
         self.total.updated += summary.updated
         self.total.unchanged += summary.unchanged
-        self.total.skipped.extend(summary.skipped)
+        self.total.skipped += summary.skipped
         self.pages += 1
         self.say(f"{label}: {summary}")
