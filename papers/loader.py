@@ -5,9 +5,9 @@ COPied into a temporary table, and one statement merges them into papers_paper a
 were new, updated or unchanged. No per-row ORM work: an import of a million lines is five hundred
 such transactions. The batch's new and changed papers go into the keyword index in the same
 transaction (keyword_index.flush), and its segments are merged when the import ends. Measured on
-100,000 synthetic snapshot lines on 2 busy cores (bench/import_speed.py): 1,046 lines/s; the
-merge statement alone (no keyword index) 2,045 lines/s, of which half is computing the tsvector
-twice, for search_vector and again for search_length.
+100,000 synthetic snapshot lines on 2 busy cores (bench/import_speed.py): 1,046 lines/s with the
+tsvector computed twice, for search_vector and again for a search_length column, which is gone
+(migration 0009: the keyword index's triggers take the length from the tsvector).
 
 Merging, so that one paper found in several sources is one paper:
 - The key is the arXiv id when the record has one, else the normalized title (PaperRecord.key).

@@ -114,13 +114,6 @@ class Paper(models.Model):
     search_vector = models.GeneratedField(
         expression=search_document(), output_field=SearchVectorField(), db_persist=True
     )
-    # Its number of distinct lexemes, BM25's document length. A generated column cannot read
-    # another, hence the expression again; stored, the average over the catalogue is cheap.
-    search_length = models.GeneratedField(
-        expression=Func(search_document(), function="length", output_field=models.IntegerField()),
-        output_field=models.IntegerField(),
-        db_persist=True,
-    )
     # The hash of the exact text the Embedder encodes (papers.embeddings.paper_text); computed by
     # the database so that an edit from anywhere (admin, import, SQL) marks the vector stale.
     content_hash = models.GeneratedField(

@@ -60,7 +60,9 @@ def keyword_titles(q: str) -> list[str]:
 def test_an_import_writes_every_papers_postings_into_a_segment(demo_catalogue):
     assert current_postings() == from_vectors()
     assert not KeywordDoc.objects.filter(segment_id__isnull=True).exists()
-    lengths = dict(Paper.objects.values_list("id", "search_length"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, length(search_vector) FROM papers_paper")
+        lengths = dict(cursor.fetchall())
     assert dict(KeywordDoc.objects.values_list("paper_id", "length")) == lengths
 
 
@@ -116,7 +118,7 @@ def test_segments_of_one_size_tier_are_merged_and_searches_do_not_change(
 
 BM25_SQL = """
 WITH terms AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %(q)s))),
-stats AS (SELECT count(*)::float AS n, avg(search_length) AS avgdl FROM papers_paper),
+stats AS (SELECT count(*)::float AS n, avg(length(search_vector)) AS avgdl FROM papers_paper),
 df AS (
     SELECT t.lexeme, count(u.lexeme) AS df
     FROM terms t LEFT JOIN (papers_paper p CROSS JOIN unnest(p.search_vector) u)
@@ -124,7 +126,7 @@ df AS (
 )
 SELECT p.id, sum(
     ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5))
-    * tf * (%(k1)s + 1) / (tf + %(k1)s * (1 - %(b)s + %(b)s * p.search_length / s.avgdl)))
+    * tf * (%(k1)s + 1) / (tf + %(k1)s * (1 - %(b)s + %(b)s * length(p.search_vector) / s.avgdl)))
 FROM papers_paper p CROSS JOIN stats s,
      LATERAL (
          SELECT u.lexeme, %(title)s * cardinality(array_positions(u.weights, 'A'))
