@@ -259,6 +259,7 @@ class KeywordDoc(models.Model):
     organization_id = models.BigIntegerField(null=True)
     published = models.DateField(null=True)
     upvotes = models.BigIntegerField(default=0)
+    categories = ArrayField(models.TextField(), default=list)
     alive = models.BooleanField(default=True)
     txid = models.BigIntegerField()
 

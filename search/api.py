@@ -32,6 +32,9 @@ def search_api(request: HttpRequest) -> JsonResponse:
                 "organizations": [
                     {"slug": f.slug, "name": f.name, "count": f.count} for f in results.facets
                 ],
+                "categories": [
+                    {"name": f.name, "count": f.count} for f in results.category_facets
+                ],
             },
         }
     )

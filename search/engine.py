@@ -20,7 +20,13 @@ from django.conf import settings
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search import keyword
-from search.keyword_docs import DocTable, day_number, doc_table
+from search.keyword_docs import (
+    DocTable,
+    category_name,
+    category_number,
+    day_number,
+    doc_table,
+)
 from search.query_text import TextQuery, parse_text_query
 from search.replicas import on_replica, search_connection
 from search.sql import (
@@ -64,11 +70,19 @@ class OrgFacet:
 
 
 @dataclass
+class CategoryFacet:
+    name: str  # cs.LG
+    count: int
+    selected: bool
+
+
+@dataclass
 class Results:
     state: SearchState
     hits: list[Hit]
     total: int
     facets: list[OrgFacet] = field(default_factory=list)
+    category_facets: list[CategoryFacet] = field(default_factory=list)
     # Whether the candidates (total, facet counts) are every match, or by meaning the top ones.
     exhaustive: bool = True
     total_approximate: bool = False  # a typed phrase was checked only as far as this page
@@ -189,11 +203,7 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
         {
             "ids": page_ids.tolist(),
             "scores": page_scores.tolist() if ranked else [None] * len(page_ids),
-            "ranks": found.ranks_of(
-                page_ids, query.offset + 1, query.state.effective_sort == "relevance"
-            )
-            if ranked
-            else [None] * len(page_ids),
+            "ranks": _ranks(found, page_ids, query) if ranked else [None] * len(page_ids),
             "similar_title": found.similar_title,
             "match": query.text.match if query.text else "",
         }
@@ -204,85 +214,64 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
     results.total_approximate = found.approximate
     if with_facets:
         _add_facets(results, *_org_counts(cursor, found.facet_orgs))
+        _add_category_facets(results, _category_counts(found.facet_categories))
     return results
 
 
-@dataclass
-class _Found:
-    total: int
-    facet_orgs: np.ndarray
-    similar_title: bool = False  # titles that look like the query (a typo), not word matches
-    approximate: bool = False
-    ids: np.ndarray | None = None  # every match and its score, for ranks under other sorts
-    scores: np.ndarray | None = None
-
-    def ranks_of(self, page_ids: np.ndarray, first: int, by_relevance: bool) -> list[int]:
-        """Each paper's place by score among all matches: its place in the list when sorted by
-        relevance; under a date sort, the place it would have."""
-        if by_relevance or self.ids is None:
-            return list(range(first, first + len(page_ids)))
-        ranks = []
-        for pk in page_ids.tolist():
-            score = self.scores[self.ids == pk][0]
-            ahead = (self.scores > score) | ((self.scores == score) & (self.ids < pk))
-            ranks.append(int(ahead.sum()) + 1)
-        return ranks
+def _ranks(found: keyword.KeywordMatches, page_ids: np.ndarray, query: Query) -> list[int]:
+    """Each paper's place by score among all matches: its place in the list when sorted by
+    relevance; under a date sort, the place it would have."""
+    first = query.offset + 1
+    if query.state.effective_sort == "relevance":
+        return list(range(first, first + len(page_ids)))
+    ranks = []
+    for pk in page_ids.tolist():
+        score = found.scores[found.ids == pk][0]
+        ahead = (found.scores > score) | ((found.scores == score) & (found.ids < pk))
+        ranks.append(int(ahead.sum()) + 1)
+    return ranks
 
 
 def _keyword_page(cursor, query: Query, docs: DocTable):
-    """The first offset + limit of a keyword search or a browse: (ids, scores, _Found)."""
+    """The first offset + limit of a keyword search or a browse: ids, scores, all matches."""
     filters = _filters(cursor, query.state)
     n = query.offset + query.limit
     sort = query.state.effective_sort
     if query.text is None:
-        return _browse(docs, filters, sort, n)
-    matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
-    if not matches.matched_any:
-        ids, scores, found = _typo(cursor, query, docs, filters, n)
-        # Facets ignore the organization filter: other organizations may match the words.
-        if matches.without_org_filter().matched_any:
-            found.facet_orgs = matches.without_org_filter().facet_orgs
-        elif filters.org_ids is not None:
-            any_org = replace(filters, org_ids=None)
-            found.facet_orgs = _typo(cursor, query, docs, any_org, n)[2].facet_orgs
-        return ids, scores, found
+        matches = _browse(docs, filters)
+    else:
+        matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
+        if not matches.matched_any:
+            matches = _typo(cursor, query, docs, filters)
+            sort = "relevance"  # by how alike the titles are
     ids, scores = keyword.top(cursor, matches, n, docs, sort)
-    found = _Found(
-        matches.total,
-        matches.facet_orgs,
-        approximate=matches.approximate,
-        ids=matches.ids,
-        scores=matches.scores,
-    )
-    return ids, scores, found
+    return ids, scores, matches
 
 
-def _browse(docs: DocTable, filters: keyword.Filters, sort: str, n: int):
-    in_dates = keyword._date_filter(docs.living_ids(), filters, docs)
-    ids = in_dates[keyword._org_filter(in_dates, filters, docs)]
-    matches = keyword.KeywordMatches(ids, np.zeros(len(ids)), True, docs.org[in_dates])
-    top_ids, _ = keyword.top(None, matches, n, docs, sort)
-    return top_ids, np.zeros(len(top_ids)), _Found(len(ids), matches.facet_orgs)
+def _browse(docs: DocTable, filters: keyword.Filters) -> keyword.KeywordMatches:
+    ids = keyword._date_filter(docs.living_ids(), filters, docs)
+    return keyword.narrowed(ids, np.zeros(len(ids)), ids, filters, docs)
 
 
-def _typo(cursor, query: Query, docs: DocTable, filters: keyword.Filters, n: int):
+def _typo(cursor, query: Query, docs: DocTable, filters: keyword.Filters):
     """No paper has a typed word: titles that look like the query instead (a typo)."""
-    empty = np.zeros(0, dtype=np.int64)
-    if not query.state.q.strip() or not _has_terms(cursor, query.text):
-        return empty, np.zeros(0), _Found(0, empty)
-    ids, scores = _typo_candidates(cursor, query, docs, filters)
-    order = np.lexsort((ids, -scores))
-    ids, scores = ids[order], scores[order]
-    return ids[:n], scores[:n], _Found(len(ids), docs.org[ids], similar_title=True)
+    ids = np.zeros(0, dtype=np.int64)
+    scores = np.zeros(0)
+    if query.state.q.strip() and _has_terms(cursor, query.text):
+        ids, scores = _typo_candidates(cursor, query, docs, filters)
+    matches = keyword.narrowed(ids, scores, ids, filters, docs)
+    matches.similar_title = bool(len(matches.ids))
+    return matches
 
 
 def _typo_candidates(cursor, query: Query, docs: DocTable, filters: keyword.Filters):
+    """Titles like the query, within the dates (organizations and categories are filtered
+    afterwards, in numpy, so that their facets can ignore their own filter)."""
     params = {"raw": query.state.q, "depth": query.depth}
-    if filters.org_ids is None and filters.start is None and filters.end is None:
+    if filters.start is None and filters.end is None:
         cursor.execute(TYPO_SQL_ANY, params)
     else:
         allowed = keyword._date_filter(docs.living_ids(), filters, docs)
-        allowed = allowed[keyword._org_filter(allowed, filters, docs)]
         cursor.execute(TYPO_SQL, params | {"allowed": allowed.tolist()})
     rows = cursor.fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -299,23 +288,29 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     state = query.state
     matches = _keyword_matches(cursor, query, docs)
     sql = _fused_sql(cursor, query, docs, matches)
-    # Facets count the candidates without the organization filter (so others can be added):
-    # when no organization is selected, those are the page's own, counted in the same query.
-    inline = with_facets and not state.orgs
-    cursor.execute(*sql.page(with_facets=inline))
+    # Each facet counts the candidates without its own filter (so others can be added): when
+    # none is selected, those are the page's own, counted in the same query.
+    cursor.execute(*sql.page(with_facets=with_facets))
     rows = list(_named_rows(cursor))
     hits = [_hit(row) for row in rows]
     total = rows[0]["total"] if rows else _count_when_past_the_end(cursor, sql, state)
     results = Results(state=state, hits=hits, total=total, exhaustive=False)
     if with_facets:
-        if inline and rows:
-            counts, not_indexed = rows[0]["facets"], rows[0]["not_indexed"]
-        else:
+        first = rows[0] if rows else None
+        orgs, categories, not_indexed = (
+            (first["facets"], first["category_facets"], first["not_indexed"]) if first else
+            _fused_facets(cursor, query, docs, matches, state)
+        )  # fmt: skip
+        if state.orgs:
             any_org = replace(query, state=state.with_changes(orgs=()))
             unfiltered = matches.without_org_filter() if matches else None
-            cursor.execute(*_fused_sql(cursor, any_org, docs, unfiltered).facets())
-            counts, not_indexed = cursor.fetchone()
-        _add_facets(results, counts, not_indexed)
+            orgs = _fused_facets(cursor, any_org, docs, unfiltered, state)[0]
+        if state.cats:
+            any_category = replace(query, state=state.with_changes(cats=()))
+            unfiltered = matches.without_category_filter() if matches else None
+            categories = _fused_facets(cursor, any_category, docs, unfiltered, state)[1]
+        _add_facets(results, orgs, not_indexed)
+        _add_category_facets(results, [(c, n) for c, n in categories])
     results.meaning_fallback = (
         query.strict
         and state.mode == "hybrid"
@@ -323,6 +318,12 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
         and all(h.keyword_rank is None for h in hits)
     )
     return results
+
+
+def _fused_facets(cursor, query: Query, docs: DocTable, matches, state: SearchState) -> tuple:
+    """(organization facets, category facets, not indexed) of a fused candidate set."""
+    cursor.execute(*_fused_sql(cursor, query, docs, matches).facets())
+    return cursor.fetchone()
 
 
 def _keyword_matches(cursor, query: Query, docs: DocTable) -> keyword.KeywordMatches | None:
@@ -349,6 +350,7 @@ def _fused_sql(
         keyword=candidates,
         text=query.text,
         orgs=state.orgs,
+        cats=state.cats,
         start=state.start_date,
         end=state.end_date,
         sort=state.effective_sort,
@@ -363,8 +365,8 @@ def _keyword_candidates(
     cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches
 ) -> KeywordCandidates:
     if not matches.matched_any:
-        filters = _filters(cursor, query.state)
-        ids, scores, _ = _typo(cursor, query, docs, filters, query.depth)
+        similar = _typo(cursor, query, docs, _filters(cursor, query.state))
+        ids, scores = keyword.top(cursor, similar, query.depth, docs)
         return KeywordCandidates(
             tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids))
         )
@@ -398,8 +400,12 @@ def _filters(cursor, state: SearchState) -> keyword.Filters:
             "SELECT id FROM papers_organization WHERE slug = ANY(%s)", [list(state.orgs)]
         )
         org_ids = tuple(row[0] for row in cursor.fetchall())
+    categories = None
+    if state.cats:
+        categories = tuple(category_number(c) for c in state.cats)
     return keyword.Filters(
         org_ids=org_ids,
+        categories=categories,
         start=day_number(state.start_date) if state.start_date else None,
         end=day_number(state.end_date) if state.end_date else None,
     )
@@ -425,6 +431,13 @@ def _org_counts(cursor, orgs: np.ndarray) -> tuple[list, int]:
     return sorted(facets, key=lambda f: (-f[2], f[1])), not_indexed
 
 
+def _category_counts(categories: np.ndarray) -> list[tuple[str, int]]:
+    """(category, count) of the most frequent categories among matches, most first."""
+    values, counts = np.unique(categories[categories >= 0], return_counts=True)
+    facets = [(category_name(int(v)), int(c)) for v, c in zip(values, counts, strict=True)]
+    return sorted(facets, key=lambda f: (-f[1], f[0]))[:FACET_LIMIT]
+
+
 def _named_rows(cursor):
     names = [column.name for column in cursor.description]
     for row in cursor.fetchall():
@@ -447,6 +460,16 @@ def _hit(row: dict) -> Hit:
         paper, score, row["keyword_rank"], row["semantic_rank"], row["similar_title"],
         row["title_marked"], row["snippet_marked"],
     )  # fmt: skip
+
+
+def _add_category_facets(results: Results, counts: list[tuple[str, int]]) -> None:
+    selected = results.state.cats
+    results.category_facets = [
+        CategoryFacet(name, count, name in selected) for name, count in counts
+    ]
+    # Selected categories stay visible (with 0) so they can be switched off again.
+    shown = {f.name for f in results.category_facets}
+    results.category_facets += [CategoryFacet(c, 0, True) for c in selected if c not in shown]
 
 
 def _add_facets(results: Results, counts: list, not_indexed: int) -> None:

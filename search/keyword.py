@@ -16,7 +16,7 @@ the query's idf; typed syntax must match as PostgreSQL's websearch_to_tsquery re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,6 +68,7 @@ class Filters:
     org_ids: tuple[int, ...] | None = None  # None: any organization
     start: int | None = None  # day numbers (search.keyword_docs.day_number), inclusive
     end: int | None = None
+    categories: tuple[int, ...] | None = None  # category numbers (keyword_docs); None: any
 
 
 @dataclass
@@ -84,13 +85,19 @@ class KeywordMatches:
     scores: np.ndarray
     matched_any: bool  # a paper within the filters has a typed word (else: try titles)
     facet_orgs: np.ndarray  # organizations of the matches without the organization filter
+    facet_categories: np.ndarray  # their categories (keyword_docs), without the category filter
     phrase_query: str = ""  # typed syntax with a phrase: matches are checked as they are shown
     estimated_total: int | None = None  # when some were not checked: the count they likely make
     any_org: KeywordMatches | None = None  # the same without the organization filter
+    any_category: KeywordMatches | None = None  # the same without the category filter
     idf_sum: float = 0.0  # the query's weight: what min_coverage is a share of
+    similar_title: bool = False  # titles that look like the query (a typo), not word matches
 
     def without_org_filter(self) -> KeywordMatches:
         return self.any_org or self
+
+    def without_category_filter(self) -> KeywordMatches:
+        return self.any_category or self
 
     @property
     def total(self) -> int:
@@ -126,24 +133,44 @@ def find(
     strong = scores[in_dates] > 0
     if coverage:
         strong &= scores[in_dates] >= coverage
-    every_org = KeywordMatches(
-        ids=in_dates[strong],
-        scores=scores[in_dates[strong]],
-        matched_any=len(in_dates) > 0,
-        facet_orgs=docs.org[in_dates[strong]],
+    return narrowed(
+        in_dates[strong],
+        scores[in_dates[strong]],
+        in_dates,
+        filters,
+        docs,
         phrase_query=text.match if tree.has_phrase() else "",
         idf_sum=idf_sum,
     )
-    if filters.org_ids is None:
-        return every_org
-    chosen = _org_filter(every_org.ids, filters, docs)
-    return replace(
-        every_org,
-        ids=every_org.ids[chosen],
-        scores=every_org.scores[chosen],
-        matched_any=bool(_org_filter(in_dates, filters, docs).any()),
-        any_org=every_org,
-    )
+
+
+def narrowed(
+    ids: np.ndarray, scores: np.ndarray, considered: np.ndarray, filters: Filters, docs, **extra
+) -> KeywordMatches:
+    """The matches (ids, scores, already within the dates) under the organization and category
+    filters, with each facet's counts taken without its own filter, and the same matches
+    without either filter for the facet queries of a fused search. `considered`: every paper
+    that held a typed word, whatever its score (for `matched_any`)."""
+    org_ok, category_ok = _org_filter(ids, filters, docs), _category_filter(ids, filters, docs)
+    seen_org = _org_filter(considered, filters, docs)
+    seen_category = _category_filter(considered, filters, docs)
+
+    def part(keep: np.ndarray, any_match: bool) -> KeywordMatches:
+        return KeywordMatches(
+            ids=ids[keep],
+            scores=scores[keep],
+            matched_any=any_match,
+            facet_orgs=docs.org[ids[category_ok]],
+            facet_categories=docs.categories[ids[org_ok]],
+            **extra,
+        )
+
+    matches = part(org_ok & category_ok, bool((seen_org & seen_category).any()))
+    if filters.org_ids is not None:
+        matches.any_org = part(category_ok, bool(seen_category.any()))
+    if filters.categories is not None:
+        matches.any_category = part(org_ok, bool(seen_org.any()))
+    return matches
 
 
 def top(
@@ -215,7 +242,7 @@ def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np
 
 def _no_matches() -> KeywordMatches:
     empty = np.zeros(0, dtype=np.int64)
-    return KeywordMatches(empty, np.zeros(0), False, empty)
+    return KeywordMatches(empty, np.zeros(0), False, empty, np.zeros((0, 1), dtype=np.int16))
 
 
 def _bm25(
@@ -254,6 +281,13 @@ def _org_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray
     if filters.org_ids is None:
         return np.ones(len(ids), dtype=bool)
     return np.isin(docs.org[ids], np.array(filters.org_ids, dtype=np.int64))
+
+
+def _category_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
+    if filters.categories is None:
+        return np.ones(len(ids), dtype=bool)
+    wanted = np.array(filters.categories, dtype=np.int16)
+    return np.isin(docs.categories[ids], wanted).any(axis=1)
 
 
 def _postings(rows: list, cursor, lexemes: list[str], docs: DocTable) -> dict[str, Postings]:

@@ -38,7 +38,8 @@ SELECT pg_relation_filenode('{DOC}'), pg_snapshot_xmin(pg_current_snapshot())::t
        string_agg(int4send(length), ''),
        string_agg(int8send(coalesce(organization_id, -1)), ''),
        string_agg(int4send(coalesce(published - DATE '1970-01-01', {NO_DATE})), ''),
-       string_agg(int8send(upvotes), '')
+       string_agg(int8send(upvotes), ''),
+       string_agg(translate(array_to_string(categories, ' '), E'\n\r', '  '), E'\n')
 FROM {DOC} WHERE txid >= %s
 """
 STATE = (
@@ -53,6 +54,7 @@ class DocTable:
     org: np.ndarray  # int64: organization id, -1 for none
     published: np.ndarray  # int32: days since 1970-01-01, NO_DATE for none
     upvotes: np.ndarray  # int64
+    categories: np.ndarray  # int16 (paper id, CATEGORY_SLOTS): category numbers, -1 padded
     alive: int = 0
     length_sum: int = 0
     low: int = 0  # rows of transactions from this id on may be new to this copy
@@ -66,6 +68,7 @@ class DocTable:
             org=np.full(0, -1, dtype=np.int64),
             published=np.full(0, NO_DATE, dtype=np.int32),
             upvotes=np.zeros(0, dtype=np.int64),
+            categories=np.full((0, CATEGORY_SLOTS), -1, dtype=np.int16),
             filenode=filenode,
         )
 
@@ -84,7 +87,7 @@ class DocTable:
         return np.flatnonzero(self.segment != GONE)
 
     def copy(self) -> DocTable:
-        arrays = {f: getattr(self, f).copy() for f in ARRAYS}
+        arrays = {f: getattr(self, f).copy() for f in (*ARRAYS, "categories")}
         return replace(self, **arrays)
 
     def apply(self, columns: tuple) -> None:
@@ -96,8 +99,9 @@ class DocTable:
         was_alive = self.segment[ids] != GONE
         self.alive -= int(was_alive.sum())
         self.length_sum -= int(self.length[ids][was_alive].sum())
-        for name, column, dtype in zip(ARRAYS, columns[1:], WIRE_TYPES, strict=True):
+        for name, column, dtype in zip(ARRAYS, columns[1:-1], WIRE_TYPES, strict=True):
             getattr(self, name)[ids] = np.frombuffer(column, dtype=dtype)
+        self.categories[ids] = category_numbers(columns[-1].split("\n"))
         is_alive = self.segment[ids] != GONE
         self.alive += int(is_alive.sum())
         self.length_sum += int(self.length[ids][is_alive].sum())
@@ -106,9 +110,9 @@ class DocTable:
         if size <= self.size:
             return
         size = max(size, self.size * 2, 1024)
-        for name, fill in zip(ARRAYS, FILLS, strict=True):
+        for name, fill in zip((*ARRAYS, "categories"), (*FILLS, -1), strict=True):
             old = getattr(self, name)
-            grown = np.full(size, fill, dtype=old.dtype)
+            grown = np.full((size, *old.shape[1:]), fill, dtype=old.dtype)
             grown[: len(old)] = old
             setattr(self, name, grown)
 
@@ -116,6 +120,12 @@ class DocTable:
 ARRAYS = ("segment", "length", "org", "published", "upvotes")
 WIRE_TYPES = (">i4", ">i4", ">i8", ">i4", ">i8")
 FILLS = (GONE, 0, -1, NO_DATE, 0)
+
+# A paper's first CATEGORY_SLOTS categories count for the filter (arXiv papers have 1 to 4,
+# rarely more); each category gets a number for this process's life.
+CATEGORY_SLOTS = 8
+_category_numbers: dict[str, int] = {}
+_category_names: list[str] = []
 
 _tables: dict[tuple, DocTable] = {}
 _lock = threading.Lock()
@@ -147,6 +157,28 @@ def doc_table(using: str = "default") -> DocTable:
         if current is None or current.filenode != filenode or current.low <= low:
             _tables[key] = table
     return table
+
+
+def category_number(category: str) -> int:
+    """This process's number for a category (new ones get the next); stable for its life."""
+    with _lock:
+        if category not in _category_numbers:
+            _category_numbers[category] = len(_category_names)
+            _category_names.append(category)
+        return _category_numbers[category]
+
+
+def category_name(number: int) -> str:
+    return _category_names[number]
+
+
+def category_numbers(rows: list[str]) -> np.ndarray:
+    """(len(rows), CATEGORY_SLOTS) numbers of each row's space-separated categories."""
+    numbers = np.full((len(rows), CATEGORY_SLOTS), -1, dtype=np.int16)
+    for i, row in enumerate(rows):
+        for slot, category in enumerate(row.split()[:CATEGORY_SLOTS]):
+            numbers[i, slot] = category_number(category)
+    return numbers
 
 
 def day_number(value: date | None) -> int:

@@ -107,6 +107,7 @@ class FusedSQL:
     keyword: KeywordCandidates | None = None  # None: by meaning alone
     text: TextQuery | None = None  # for highlights, and excluded words
     orgs: tuple[str, ...] = ()
+    cats: tuple[str, ...] = ()
     start: date | None = None
     end: date | None = None
     sort: str = "relevance"
@@ -119,9 +120,10 @@ class FusedSQL:
         """One ranked page; every row also carries the number of candidates and, when asked,
         the facets of this very candidate set (no second pass over it)."""
         facets = (
-            f"({_FACETS_JSON}) AS facets, ({NOT_EMBEDDED}) AS not_indexed"
+            f"({_FACETS_JSON}) AS facets, ({_CATEGORY_FACETS_JSON}) AS category_facets,"
+            f" ({NOT_EMBEDDED}) AS not_indexed"
             if with_facets
-            else "NULL AS facets, NULL AS not_indexed"
+            else "NULL AS facets, NULL AS category_facets, NULL AS not_indexed"
         )
         sql = f"""
         {self._with()}
@@ -159,8 +161,9 @@ class FusedSQL:
 
     def facets(self) -> tuple[str, dict]:
         """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
-        most first), and how many papers lack a current vector."""
-        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({NOT_EMBEDDED})"
+        most first), their categories likewise ([category, count]), and how many papers lack a
+        current vector."""
+        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({_CATEGORY_FACETS_JSON}), ({NOT_EMBEDDED})"
         return sql, self.params()
 
     # --- pieces -----------------------------------------------------------------------------
@@ -236,6 +239,7 @@ class FusedSQL:
             "offset": self.offset,
             "depth": self.depth,
             "orgs": list(self.orgs),
+            "cats": list(self.cats),
             "start": self.start,
             "end": self.end,
             "model": settings.EMBEDDING_MODEL,
@@ -295,6 +299,8 @@ def _filters(alias: str, query) -> str:
         clauses.append(
             f"{alias}.organization_id IN (SELECT id FROM {ORG} WHERE slug = ANY(%(orgs)s))"
         )
+    if query.cats:
+        clauses.append(f"{alias}.categories && %(cats)s::text[]")
     if query.start:
         clauses.append(f"{alias}.published >= %(start)s")
     if query.end:
@@ -319,4 +325,13 @@ _FACETS_JSON = f"""
         FROM fused f JOIN {PAPER} p ON p.id = f.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
         GROUP BY o.slug, o.name
+    ) c"""
+# Categories of the candidate set, most papers first (a paper's first eight, as the keyword side
+# counts them: search.keyword_docs.CATEGORY_SLOTS).
+_CATEGORY_FACETS_JSON = f"""
+    SELECT coalesce(json_agg(json_build_array(c.category, c.n) ORDER BY c.n DESC, c.category), '[]')
+    FROM (
+        SELECT u.category, count(*) AS n
+        FROM fused f JOIN {PAPER} p ON p.id = f.id, unnest(p.categories[1:8]) AS u(category)
+        GROUP BY u.category ORDER BY n DESC, u.category LIMIT 30
     ) c"""

@@ -25,6 +25,8 @@ MAX_ORGS = 20
 MAX_PAGE = 500
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
+MAX_CATEGORIES = 20
+CATEGORY = re.compile(r"^[A-Za-z-]{1,20}(\.[A-Za-z-]{1,20})?$")  # cs.LG, hep-th, q-bio.NC
 DATE_FORMS = (
     (re.compile(r"^(\d{4})$", re.ASCII), "year"),
     (re.compile(r"^(\d{4})-(\d{2})$", re.ASCII), "month"),
@@ -52,6 +54,7 @@ class SearchState:
     q: str = ""
     mode: Mode = Mode.HYBRID
     orgs: tuple[str, ...] = ()
+    cats: tuple[str, ...] = ()  # arXiv categories, as written (cs.LG)
     date_from: str = ""  # as the user wrote it: YYYY, YYYY-MM or YYYY-MM-DD
     date_to: str = ""
     sort: Sort | None = None  # None: the default for whether there is a query
@@ -74,6 +77,7 @@ class SearchState:
             q=q,
             mode=_choice(params, "mode", Mode, errors) or Mode.HYBRID,
             orgs=_orgs(params, errors),
+            cats=_categories(params, errors),
             date_from=_date(params, "from", errors),
             date_to=_date(params, "to", errors),
             sort=_choice(params, "sort", Sort, errors),
@@ -113,7 +117,7 @@ class SearchState:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.orgs or self.date_from or self.date_to)
+        return bool(self.orgs or self.cats or self.date_from or self.date_to)
 
     # --- writing back ---------------------------------------------------------------------
     def to_pairs(self) -> list[tuple[str, str]]:
@@ -123,6 +127,7 @@ class SearchState:
         if self.mode != Mode.HYBRID:
             pairs.append(("mode", self.mode.value))
         pairs += [("org", slug) for slug in self.orgs]
+        pairs += [("cat", category) for category in self.cats]
         if self.date_from:
             pairs.append(("from", self.date_from))
         if self.date_to:
@@ -162,6 +167,7 @@ class SearchState:
             "q": self.q,
             "mode": self.mode.value,
             "org": list(self.orgs),
+            "cat": list(self.cats),
             "from": self.date_from or None,
             "to": self.date_to or None,
             "sort": self.effective_sort.value,
@@ -178,6 +184,10 @@ class SearchState:
         orgs = set(self.orgs) ^ {slug}
         return self.with_changes(orgs=tuple(sorted(orgs)))
 
+    def toggling_category(self, category: str) -> SearchState:
+        cats = set(self.cats) ^ {category}
+        return self.with_changes(cats=tuple(sorted(cats)))
+
 
 def _one(params, name: str) -> str:
     value = params.get(name, "")
@@ -193,17 +203,29 @@ def _choice(params, name: str, choices: type[Choice], errors: dict) -> Choice | 
 
 
 def _orgs(params, errors: dict) -> tuple[str, ...]:
-    values = params.getlist("org") if hasattr(params, "getlist") else params.get("org", [])
+    return _many(params, "org", SLUG, MAX_ORGS, errors, what="an organization id",
+                 plural="organizations", fold=str.lower)  # fmt: skip
+
+
+def _categories(params, errors: dict) -> tuple[str, ...]:
+    return _many(params, "cat", CATEGORY, MAX_CATEGORIES, errors, what="an arXiv category",
+                 plural="categories")  # fmt: skip
+
+
+def _many(params, name, pattern, limit, errors, *, what, plural, fold=None) -> tuple[str, ...]:
+    """A repeated parameter's distinct valid values, sorted; an error names the first bad one."""
+    values = params.getlist(name) if hasattr(params, "getlist") else params.get(name, [])
     if isinstance(values, str):
         values = [values]
-    slugs = {v.strip().lower() for v in values if v.strip()}
-    bad = sorted(s for s in slugs if not SLUG.match(s))
+    given = {v.strip() for v in values if isinstance(v, str) and v.strip()}
+    given = {fold(v) for v in given} if fold else given
+    bad = sorted(v for v in given if not pattern.match(v))
     if bad:
-        errors["org"] = f"Not an organization id: {bad[0][:40]!r}."
-    good = sorted(s for s in slugs if SLUG.match(s))
-    if len(good) > MAX_ORGS:
-        errors["org"] = f"At most {MAX_ORGS} organizations at once."
-        good = good[:MAX_ORGS]
+        errors[name] = f"Not {what}: {bad[0][:40]!r}."
+    good = sorted(v for v in given if pattern.match(v))
+    if len(good) > limit:
+        errors[name] = f"At most {limit} {plural} at once."
+        good = good[:limit]
     return tuple(good)
 
 

@@ -28,6 +28,11 @@ def org_toggle_url(state: SearchState, slug: str) -> str:
     return state.toggling_org(slug).url
 
 
+@register.simple_tag
+def category_toggle_url(state: SearchState, category: str) -> str:
+    return state.toggling_category(category).url
+
+
 @register.filter
 def duration(seconds: float) -> str:
     """A rough time span for a status line: '40 s', '12 min', '3.5 h', '2 days'."""
