@@ -90,6 +90,7 @@ def test_the_search_api_answers_with_the_documented_schema(client, catalogue, mo
         "q": "KV cache offloading",
         "mode": mode,
         "org": [],
+        "cat": [],
         "from": None,
         "to": None,
         "sort": "relevance",
@@ -104,7 +105,7 @@ def test_the_search_api_answers_with_the_documented_schema(client, catalogue, mo
         assert_result_json(item, mode)
     scores = [item["score"] for item in body["results"]]
     assert scores == sorted(scores, reverse=True)
-    assert set(body["facets"]) == {"scope", "organizations"}
+    assert set(body["facets"]) == {"scope", "organizations", "categories"}
     assert body["facets"]["scope"] == ("all matches" if mode == "keyword" else "top candidates")
     for facet in body["facets"]["organizations"]:
         assert set(facet) == {"slug", "name", "count"}
@@ -149,12 +150,13 @@ def test_the_query_echoes_the_canonical_state(client, catalogue):
     body = get_json(
         client,
         "/api/search?page=2&sort=upvotes&to=2025&from=2024-03&org=beta&org=acme&mode=keyword"
-        "&q=++llm++serving&utm=1",
+        "&q=++llm++serving&utm=1&cat=cs.LG",
     )
     assert body["query"] == {
         "q": "llm serving",
         "mode": "keyword",
         "org": ["acme", "beta"],
+        "cat": ["cs.LG"],
         "from": "2024-03",
         "to": "2025",
         "sort": "upvotes",

@@ -119,11 +119,12 @@ def test_it_accepts_a_plain_dict():
 
 
 def test_to_dict_echoes_the_canonical_state():
-    state = parse("q=kv&org=b&org=a&from=2024&page=2")
+    state = parse("q=kv&org=b&org=a&cat=hep-th&from=2024&page=2")
     assert state.to_dict() == {
         "q": "kv",
         "mode": "hybrid",
         "org": ["a", "b"],
+        "cat": ["hep-th"],
         "from": "2024",
         "to": None,
         "sort": "relevance",
