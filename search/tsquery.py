@@ -70,30 +70,25 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 def _or(tokens):
-    left, tokens = _and(tokens)
-    args = [left]
-    while tokens and tokens[0] == ("op", "|"):
-        right, tokens = _and(tokens[1:])
-        args.append(right)
-    return (args[0] if len(args) == 1 else Node("or", args=tuple(args))), tokens
+    return _chain(tokens, _and, "or", lambda t: t == ("op", "|"))
 
 
 def _and(tokens):
-    left, tokens = _phrase(tokens)
-    args = [left]
-    while tokens and tokens[0] == ("op", "&"):
-        right, tokens = _phrase(tokens[1:])
-        args.append(right)
-    return (args[0] if len(args) == 1 else Node("and", args=tuple(args))), tokens
+    return _chain(tokens, _phrase, "and", lambda t: t == ("op", "&"))
 
 
 def _phrase(tokens):
-    left, tokens = _unary(tokens)
+    return _chain(tokens, _unary, "phrase", lambda t: t[0] == "op" and t[1].startswith("<"))
+
+
+def _chain(tokens, operand, op: str, is_operator):
+    """operand (operator operand)*: one node of `op` over them, or the lone operand."""
+    left, tokens = operand(tokens)
     args = [left]
-    while tokens and tokens[0][0] == "op" and tokens[0][1].startswith("<"):
-        right, tokens = _unary(tokens[1:])
+    while tokens and is_operator(tokens[0]):
+        right, tokens = operand(tokens[1:])
         args.append(right)
-    return (args[0] if len(args) == 1 else Node("phrase", args=tuple(args))), tokens
+    return (args[0] if len(args) == 1 else Node(op, args=tuple(args))), tokens
 
 
 def _unary(tokens):
