@@ -32,9 +32,7 @@ def search_api(request: HttpRequest) -> JsonResponse:
                 "organizations": [
                     {"slug": f.slug, "name": f.name, "count": f.count} for f in results.facets
                 ],
-                "categories": [
-                    {"name": f.name, "count": f.count} for f in results.category_facets
-                ],
+                "categories": [{"name": f.name, "count": f.count} for f in results.category_facets],
             },
         }
     )

@@ -46,8 +46,11 @@ ORDER BY score DESC, p.id LIMIT %(depth)s
 """
 TYPO_SQL_ANY = TYPO_SQL.replace(" AND p.id = ANY(%(allowed)s)", "")
 # Typed syntax binds the search by meaning to the keyword matches; past this many, to the
-# best-scored of them (a hash of a million ids would cost more than the search).
-MATCH_IDS_LIMIT = 20_000
+# best-scored of them, ranked exactly (search.sql.FusedSQL.only_ids).
+MATCH_IDS_LIMIT = 5_000
+# Filters that leave at most this many papers: meaning ranks them exactly, by id (a few ms),
+# instead of walking the HNSW graph past the many that fail the filter.
+EXACT_LIMIT = 5_000
 
 
 @dataclass
@@ -139,8 +142,9 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
         if query.vector is None:
             ids, _, _ = _keyword_page(cursor, query, docs)
             return [int(i) for i in ids]
-        matches = _keyword_matches(cursor, query, docs)
-        cursor.execute(*_fused_sql(cursor, query, docs, matches).page())
+        filters = _filters(cursor, query.state)
+        matches = _keyword_matches(cursor, query, docs, filters)
+        cursor.execute(*_fused_sql(cursor, query, docs, matches, filters).page())
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -190,7 +194,9 @@ def build_sql(state: SearchState) -> FusedSQL | None:
     connection = search_connection()
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
-        return _fused_sql(cursor, query, docs, _keyword_matches(cursor, query, docs))
+        filters = _filters(cursor, query.state)
+        matches = _keyword_matches(cursor, query, docs, filters)
+        return _fused_sql(cursor, query, docs, matches, filters)
 
 
 # --- ranked in numpy: keyword only, or browsing ----------------------------------------------
@@ -286,8 +292,9 @@ def _has_terms(cursor, text: TextQuery) -> bool:
 # --- fused with meaning: semantic and hybrid -------------------------------------------------
 def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     state = query.state
-    matches = _keyword_matches(cursor, query, docs)
-    sql = _fused_sql(cursor, query, docs, matches)
+    filters = _filters(cursor, state)
+    matches = _keyword_matches(cursor, query, docs, filters)
+    sql = _fused_sql(cursor, query, docs, matches, filters)
     # Each facet counts the candidates without its own filter (so others can be added): when
     # none is selected, those are the page's own, counted in the same query.
     cursor.execute(*sql.page(with_facets=with_facets))
@@ -299,16 +306,20 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
         first = rows[0] if rows else None
         orgs, categories, not_indexed = (
             (first["facets"], first["category_facets"], first["not_indexed"]) if first else
-            _fused_facets(cursor, query, docs, matches, state)
+            _fused_facets(cursor, query, docs, matches, filters)
         )  # fmt: skip
         if state.orgs:
             any_org = replace(query, state=state.with_changes(orgs=()))
             unfiltered = matches.without_org_filter() if matches else None
-            orgs = _fused_facets(cursor, any_org, docs, unfiltered, state)[0]
+            any_org_filters = replace(filters, org_ids=None)
+            orgs = _fused_facets(cursor, any_org, docs, unfiltered, any_org_filters)[0]
         if state.cats:
             any_category = replace(query, state=state.with_changes(cats=()))
             unfiltered = matches.without_category_filter() if matches else None
-            categories = _fused_facets(cursor, any_category, docs, unfiltered, state)[1]
+            any_category_filters = replace(filters, categories=None)
+            categories = _fused_facets(
+                cursor, any_category, docs, unfiltered, any_category_filters
+            )[1]
         _add_facets(results, orgs, not_indexed)
         _add_category_facets(results, [(c, n) for c, n in categories])
     results.meaning_fallback = (
@@ -320,26 +331,31 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     return results
 
 
-def _fused_facets(cursor, query: Query, docs: DocTable, matches, state: SearchState) -> tuple:
+def _fused_facets(cursor, query: Query, docs: DocTable, matches, filters) -> tuple:
     """(organization facets, category facets, not indexed) of a fused candidate set."""
-    cursor.execute(*_fused_sql(cursor, query, docs, matches).facets())
+    cursor.execute(*_fused_sql(cursor, query, docs, matches, filters).facets())
     return cursor.fetchone()
 
 
-def _keyword_matches(cursor, query: Query, docs: DocTable) -> keyword.KeywordMatches | None:
+def _keyword_matches(
+    cursor, query: Query, docs: DocTable, filters: keyword.Filters
+) -> keyword.KeywordMatches | None:
     if query.text is None:
         return None
-    filters = _filters(cursor, query.state)
     return keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
 
 
 def _fused_sql(
-    cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches | None
+    cursor,
+    query: Query,
+    docs: DocTable,
+    matches: keyword.KeywordMatches | None,
+    filters: keyword.Filters,
 ) -> FusedSQL:
     state = query.state
     candidates = None
     if matches is not None:
-        candidates = _keyword_candidates(cursor, query, docs, matches)
+        candidates = _keyword_candidates(cursor, query, docs, matches, filters)
     exclude = query.text.exclude if query.strict else ""
     if state.mode == "semantic" and state.q:
         text = parse_text_query(state.q)
@@ -358,14 +374,28 @@ def _fused_sql(
         offset=query.offset,
         depth=query.depth,
         semantic_exclude=exclude,
+        only_ids=_only_ids(candidates, filters, docs),
     )
 
 
+def _only_ids(
+    candidates: KeywordCandidates | None, filters: keyword.Filters, docs: DocTable
+) -> tuple[int, ...] | None:
+    """The papers meaning may rank, when they are few enough to rank exactly: the matches of
+    typed syntax in hybrid, or everything the filters leave when that is a small share."""
+    if candidates is not None and candidates.match_ids is not None:
+        return candidates.match_ids
+    if filters == keyword.Filters():
+        return None
+    allowed = keyword.within(docs.living_ids(), filters, docs)
+    return tuple(allowed.tolist()) if len(allowed) <= EXACT_LIMIT else None
+
+
 def _keyword_candidates(
-    cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches
+    cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches, filters
 ) -> KeywordCandidates:
     if not matches.matched_any:
-        similar = _typo(cursor, query, docs, _filters(cursor, query.state))
+        similar = _typo(cursor, query, docs, filters)
         ids, scores = keyword.top(cursor, similar, query.depth, docs)
         return KeywordCandidates(
             tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids))

@@ -265,6 +265,12 @@ def _bm25(
     return scores, idf_sum
 
 
+def within(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
+    """The ids that pass every filter."""
+    ids = _date_filter(ids, filters, docs)
+    return ids[_org_filter(ids, filters, docs) & _category_filter(ids, filters, docs)]
+
+
 def _date_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
     if filters.start is None and filters.end is None:
         return ids

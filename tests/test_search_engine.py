@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from pgvector.django import CosineDistance
 
 from papers.models import Paper, embedded_q
+from search import engine
 from search.engine import search
 from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
 from search.state import SearchState
@@ -303,14 +304,15 @@ def test_the_query_embedding_is_cached(catalogue):
 
 
 # Round trips of a search with an organization selected, whatever the catalogue's size: the
-# per-paper fields that changed (one statement, usually nothing), the organization's id (for the
-# keyword side, which filters in numpy), the query's postings, the page, and the facets without
-# the organization filter. Without an organization, the facets come with the page.
+# per-paper fields that changed (one statement, usually nothing), the organization's id (filters
+# are applied in numpy: to the keyword side, and to choose how meaning ranks), the query's
+# postings, the page, and the facets without the organization filter. Without an organization,
+# the facets come with the page.
 ROUND_TRIPS = {
     "": (4, 3),  # browsing: changes, [org], page rows, facets
     "q=kv+cache": (5, 3),  # hybrid: changes, [org], postings, fused page, [facets]
     "q=kv+cache&mode=keyword": (5, 4),  # changes, [org], postings, page rows, facets
-    "q=kv+cache&mode=semantic": (3, 2),  # changes, page, [facets]
+    "q=kv+cache&mode=semantic": (4, 2),  # changes, [org], page, [facets]
 }
 
 
@@ -708,3 +710,13 @@ def test_an_invented_name_that_matches_still_fills_the_page_by_meaning(catalogue
 
 def test_a_stale_paper_is_still_listed_without_a_query(stale_paper):
     assert run("").total == 57
+
+
+@pytest.mark.parametrize("query", ["q=kv+cache&mode=semantic&org=acme", "q=memory&from=2024"])
+def test_meaning_ranks_the_same_papers_by_id_or_through_the_graph(catalogue, query, monkeypatch):
+    """Few papers left by the filters are ranked exactly by id; many, through HNSW with the
+    filters applied as it walks (search.sql.FusedSQL._scope): the same list either way."""
+    exact = [hit.paper.pk for hit in run(query).hits]
+    monkeypatch.setattr(engine, "EXACT_LIMIT", 0)
+    assert [hit.paper.pk for hit in run(query).hits] == exact
+    assert exact
