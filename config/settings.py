@@ -72,8 +72,9 @@ DATABASES = {
 # trip: pgvector's ef_search must cover the candidate depth, and iterative scans keep a
 # filtered vector search returning a full page (filters that leave under 0.5% of a million
 # papers are ranked exactly instead, search.engine.EXACT_LIMIT, so an iterative scan reads up to
-# 200 / 0.5% = 40,000 tuples: past pgvector's default 20,000). JIT off: it compiled each search's plan anew,
-# about 250 ms a search at 100,000 papers for queries that run in tens of milliseconds.
+# 200 / 0.5% = 40,000 tuples: past pgvector's default 20,000). JIT off: it compiled each
+# search's plan anew, about 250 ms a search at 100,000 papers for queries that run in tens of
+# milliseconds.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 400, minimum=1)}"
     " -c hnsw.iterative_scan=relaxed_order -c hnsw.max_scan_tuples=50000 -c jit=off"

@@ -323,9 +323,11 @@ def _filters(alias: str, query) -> str:
 
 
 def _embedded(alias: str) -> str:
-    """SQL twin of papers.models.embedded_q(): a vector of the configured model, current text."""
+    """SQL twin of papers.models.embedded_q(): a vector of the configured model, current text.
+    `|| ''`: the index on embedding_model (for counting the papers without one) must not become
+    the planner's way to read every paper of a filtered search (see FusedSQL._scope)."""
     return (
-        f"{alias}.embedding IS NOT NULL AND {alias}.embedding_model = %(model)s"
+        f"{alias}.embedding IS NOT NULL AND ({alias}.embedding_model || '') = %(model)s"
         f" AND {alias}.embedding_current"
     )
 
