@@ -121,7 +121,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
         if query.vector is None:
             results = _ranked_in_numpy(cursor, query, docs, with_facets)
         else:
-            with _through_the_graph(cursor, state):
+            with _through_the_graph(cursor):
                 results = _fused(cursor, query, docs, with_facets)
     results.similar_titles = any(h.similar_title for h in results.hits)
     results.catalogue_size = docs.alive
@@ -146,7 +146,8 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
             return [int(i) for i in ids]
         filters = _filters(cursor, query.state)
         matches = _keyword_matches(cursor, query, docs, filters)
-        cursor.execute(*_fused_sql(cursor, query, docs, matches, filters).page())
+        with _through_the_graph(cursor):
+            cursor.execute(*_fused_sql(cursor, query, docs, matches, filters).page())
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -334,13 +335,11 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
 
 
 @contextmanager
-def _through_the_graph(cursor, state: SearchState):
-    """Filters that leave many papers are applied while walking the HNSW graph. PostgreSQL
-    cannot estimate how many pass them, guesses few, and then prefers reading the whole table
-    and sorting it (0.6 s at a million papers): for these statements, it may not."""
-    if not state.is_filtered:
-        yield
-        return
+def _through_the_graph(cursor):
+    """A search by meaning walks the HNSW graph, filtering as it goes. PostgreSQL cannot
+    estimate how many papers pass its conditions, guesses few, and then prefers reading the
+    whole table and sorting it by distance (0.6 s at 100,000 papers unfiltered, 0.7 s at a
+    million with a big organization's filter): for these statements, it may not."""
     cursor.execute("SET enable_seqscan = off")
     try:
         yield
