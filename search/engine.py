@@ -148,7 +148,7 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
         matches = _keyword_matches(cursor, query, docs, filters)
         with _through_the_graph(cursor):
             cursor.execute(*_fused_sql(cursor, query, docs, matches, filters).page())
-        return [row[0] for row in cursor.fetchall()]
+            return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)

@@ -721,3 +721,10 @@ def test_meaning_ranks_the_same_papers_by_id_or_through_the_graph(catalogue, que
     monkeypatch.setattr(engine, "EXACT_LIMIT", 0)
     assert [hit.paper.pk for hit in run(query).hits] == exact
     assert exact
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
+def test_ranked_ids_are_the_pages_order(catalogue, mode):
+    """The evaluation reads rankings through ranked_ids: they must be the page's own."""
+    state = SearchState.from_query(QueryDict(f"q=kv+cache+offloading&mode={mode}"))
+    assert engine.ranked_ids(state, 20) == [hit.paper.pk for hit in search(state).hits]
