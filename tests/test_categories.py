@@ -100,3 +100,8 @@ def test_the_api_and_the_page_carry_the_category(client, categorized):
     assert 'name="cat" value="cs.LG" checked' in page
     feed = client.get("/feed.atom?q=kv+cache&cat=cs.LG")
     assert feed.status_code == 200
+
+
+def test_a_catalogue_without_categories_shows_no_category_filter(client, catalogue):
+    assert "arXiv category" not in client.get("/?q=kv+cache").content.decode()
+    assert "arXiv category" in client.get("/?q=kv+cache&cat=cs.LG").content.decode()
