@@ -151,6 +151,10 @@ def narrowed(
     filters, with each facet's counts taken without its own filter, and the same matches
     without either filter for the facet queries of a fused search. `considered`: every paper
     that held a typed word, whatever its score (for `matched_any`)."""
+    # A paper committed after this process's copy was read (found by a later statement: the
+    # titles that look like the query, say) waits for the next search.
+    known = ids < docs.size
+    ids, scores, considered = ids[known], scores[known], considered[considered < docs.size]
     org_ok, category_ok = _org_filter(ids, filters, docs), _category_filter(ids, filters, docs)
     seen_org = _org_filter(considered, filters, docs)
     seen_category = _category_filter(considered, filters, docs)

@@ -223,3 +223,14 @@ def test_a_phrase_search_by_meaning_too_binds_meaning_to_the_checked_matches(dem
     Paper.objects.create(title="Alpha beta", abstract="A note.", key="ab", source="test")
     results = search(SearchState.from_query({"q": '"alpha beta"'}))
     assert [hit.paper.title for hit in results.hits if hit.keyword_rank] == ["Alpha beta"]
+
+
+def test_a_paper_newer_than_this_processs_copy_waits_for_the_next_search(demo_catalogue):
+    """Titles that look like the query are read after the per-paper copy: a paper committed in
+    between is beyond the copy's arrays, and must not break the search."""
+    from search.keyword import Filters, narrowed
+
+    docs = doc_table()
+    beyond = np.array([docs.size + 5], dtype=np.int64)
+    matches = narrowed(beyond, np.ones(1), beyond, Filters(org_ids=(1,)), docs)
+    assert len(matches.ids) == 0 and not matches.matched_any
