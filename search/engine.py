@@ -258,7 +258,7 @@ def _keyword_page(cursor, query: Query, docs: DocTable):
 
 
 def _browse(docs: DocTable, filters: keyword.Filters) -> keyword.KeywordMatches:
-    ids = keyword._date_filter(docs.living_ids(), filters, docs)
+    ids = keyword.in_dates(docs.living_ids(), filters, docs)
     return keyword.narrowed(ids, np.zeros(len(ids)), ids, filters, docs)
 
 
@@ -280,7 +280,7 @@ def _typo_candidates(cursor, query: Query, docs: DocTable, filters: keyword.Filt
     if filters.start is None and filters.end is None:
         cursor.execute(TYPO_SQL_ANY, params)
     else:
-        allowed = keyword._date_filter(docs.living_ids(), filters, docs)
+        allowed = keyword.in_dates(docs.living_ids(), filters, docs)
         cursor.execute(TYPO_SQL, params | {"allowed": allowed.tolist()})
     rows = cursor.fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)

@@ -128,15 +128,15 @@ def find(
 
     matching = tree.evaluate(member)
     scores, idf_sum = _bm25(rank_terms, postings, docs, tuning)
-    in_dates = _date_filter(np.flatnonzero(matching), filters, docs)
+    dated = in_dates(np.flatnonzero(matching), filters, docs)
     coverage = 0.0 if text.strict else tuning.min_coverage * idf_sum
-    strong = scores[in_dates] > 0
+    strong = scores[dated] > 0
     if coverage:
-        strong &= scores[in_dates] >= coverage
+        strong &= scores[dated] >= coverage
     return narrowed(
-        in_dates[strong],
-        scores[in_dates[strong]],
-        in_dates,
+        dated[strong],
+        scores[dated[strong]],
+        dated,
         filters,
         docs,
         phrase_query=text.match if tree.has_phrase() else "",
@@ -271,11 +271,11 @@ def _bm25(
 
 def within(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
     """The ids that pass every filter."""
-    ids = _date_filter(ids, filters, docs)
+    ids = in_dates(ids, filters, docs)
     return ids[_org_filter(ids, filters, docs) & _category_filter(ids, filters, docs)]
 
 
-def _date_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
+def in_dates(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
     if filters.start is None and filters.end is None:
         return ids
     published = docs.published[ids]
