@@ -251,7 +251,7 @@ def _keyword_page(cursor, query: Query, docs: DocTable):
     else:
         matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
         if not matches.matched_any:
-            matches = _typo(cursor, query, docs, filters)
+            matches = _typo(cursor, query, docs, filters, matches.has_terms)
             sort = "relevance"  # by how alike the titles are
     ids, scores = keyword.top(cursor, matches, n, docs, sort)
     return ids, scores, matches
@@ -262,11 +262,12 @@ def _browse(docs: DocTable, filters: keyword.Filters) -> keyword.KeywordMatches:
     return keyword.narrowed(ids, np.zeros(len(ids)), ids, filters, docs)
 
 
-def _typo(cursor, query: Query, docs: DocTable, filters: keyword.Filters):
-    """No paper has a typed word: titles that look like the query instead (a typo)."""
+def _typo(cursor, query: Query, docs: DocTable, filters: keyword.Filters, has_terms: bool):
+    """No paper has a typed word: titles that look like the query instead (a typo), unless the
+    words were all stop words."""
     ids = np.zeros(0, dtype=np.int64)
     scores = np.zeros(0)
-    if query.state.q.strip() and _has_terms(cursor, query.text):
+    if query.state.q.strip() and has_terms:
         ids, scores = _typo_candidates(cursor, query, docs, filters)
     matches = keyword.narrowed(ids, scores, ids, filters, docs)
     matches.similar_title = bool(len(matches.ids))
@@ -285,11 +286,6 @@ def _typo_candidates(cursor, query: Query, docs: DocTable, filters: keyword.Filt
     rows = cursor.fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     return ids, np.array([r[1] for r in rows], dtype=float)
-
-
-def _has_terms(cursor, text: TextQuery) -> bool:
-    cursor.execute("SELECT length(to_tsvector('english', %s)) > 0", [text.rank_words])
-    return cursor.fetchone()[0]
 
 
 # --- fused with meaning: semantic and hybrid -------------------------------------------------
@@ -411,7 +407,7 @@ def _keyword_candidates(
     cursor, query: Query, docs: DocTable, matches: keyword.KeywordMatches, filters
 ) -> KeywordCandidates:
     if not matches.matched_any:
-        similar = _typo(cursor, query, docs, filters)
+        similar = _typo(cursor, query, docs, filters, matches.has_terms)
         ids, scores = keyword.top(cursor, similar, query.depth, docs)
         return KeywordCandidates(
             tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids))

@@ -92,6 +92,7 @@ class KeywordMatches:
     any_category: KeywordMatches | None = None  # the same without the category filter
     idf_sum: float = 0.0  # the query's weight: what min_coverage is a share of
     similar_title: bool = False  # titles that look like the query (a typo), not word matches
+    has_terms: bool = True  # the typed words hold a lexeme, not only stop words
 
     def without_org_filter(self) -> KeywordMatches:
         return self.any_org or self
@@ -116,7 +117,7 @@ def find(
     rank_terms, query_text = rows[0][:2]
     tree = tsquery.parse(query_text)
     if tree is None or not rank_terms:
-        return _no_matches()
+        return _no_matches(has_terms=bool(rank_terms))
     lexemes = sorted(set(rank_terms) | tree.lexemes())
     postings = _postings([row[2:] for row in rows if row[2] is not None], cursor, lexemes, docs)
 
@@ -244,9 +245,11 @@ def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np
     return candidates[np.lexsort(keys)]
 
 
-def _no_matches() -> KeywordMatches:
+def _no_matches(*, has_terms: bool) -> KeywordMatches:
     empty = np.zeros(0, dtype=np.int64)
-    return KeywordMatches(empty, np.zeros(0), False, empty, np.zeros((0, 1), dtype=np.int16))
+    return KeywordMatches(
+        empty, np.zeros(0), False, empty, np.zeros((0, 1), dtype=np.int16), has_terms=has_terms
+    )
 
 
 def _bm25(
