@@ -12,7 +12,9 @@ papers_keyworddoc, kept by triggers (migration 0005).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +52,9 @@ WHERE p.id = ANY(%(ids)s)
 GROUP BY u.lexeme
 """
 TXID = "pg_current_xact_id()::text::bigint"
+# Enough for WRITE_POSTINGS to group a FLUSH_LIMIT segment in memory: at the default 4 MB it
+# spilled to disk from about 2,000 papers on.
+FLUSH_WORK_MEM = "128MB"
 
 
 def flush(paper_ids: Sequence[int] | None = None, *, limit: int = FLUSH_LIMIT) -> int:
@@ -73,12 +78,70 @@ def flush(paper_ids: Sequence[int] | None = None, *, limit: int = FLUSH_LIMIT) -
             f"SELECT coalesce(sum(length), 0) FROM {DOC} WHERE paper_id = ANY(%s)", [ids]
         )
         segment = KeywordSegment.objects.create(papers=len(ids), postings=cursor.fetchone()[0])
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [FLUSH_WORK_MEM])
         cursor.execute(WRITE_POSTINGS, {"segment": segment.pk, "ids": ids})
         cursor.execute(
             f"UPDATE {DOC} SET segment_id = %s, txid = {TXID} WHERE paper_id = ANY(%s)",
             [segment.pk, ids],
         )
     return len(ids)
+
+
+class BackgroundFlush:
+    """Flushes committed papers on a connection of its own while the caller writes more.
+
+    The bulk loader's batches each commit pending papers; writing their postings in the batch's
+    own transaction put both jobs on one server process, one core. Here a thread takes the ids
+    of each committed batch (`add`), gathers them into segments of about `segment_papers`, and
+    flushes them on its own connection, so PostgreSQL runs the next batch's insert and this
+    flush side by side. Until flushed, papers are pending and still found by words (from their
+    tsvectors). `close` flushes what is left and raises an error the thread met.
+    """
+
+    def __init__(self, segment_papers: int = FLUSH_LIMIT):
+        self.segment_papers = segment_papers
+        self._ids: queue.Queue = queue.Queue()  # lists of ids, then _FINISH or _ABANDON
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="keyword-flush", daemon=True)
+        self._thread.start()
+
+    def add(self, paper_ids: Iterable[int]) -> None:
+        self._ids.put(list(paper_ids))
+
+    def close(self) -> None:
+        """Flush what was added and not yet flushed; raise the error the thread met, if any."""
+        self._ids.put(_FINISH)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abandon(self) -> None:
+        """Stop after the flush in progress (the caller is failing or interrupted): papers not
+        flushed stay pending, found by words all the same, flushed by the next flush_all."""
+        self._ids.put(_ABANDON)
+        self._thread.join()
+
+    def _run(self) -> None:
+        gathered: list[int] = []
+        item = None
+        try:
+            while (item := self._ids.get()) is not _ABANDON:
+                last = item is _FINISH
+                gathered += [] if last else item
+                if gathered and (last or len(gathered) >= self.segment_papers):
+                    flush(gathered)
+                    gathered = []
+                if last:
+                    return
+        except BaseException as exc:  # noqa: BLE001 -- raised by close(), in the caller's thread
+            self._error = exc
+            while item is not _FINISH and item is not _ABANDON:  # so that close() can join
+                item = self._ids.get()
+        finally:
+            connection.close()  # this thread's own connection
+
+
+_FINISH, _ABANDON = object(), object()  # BackgroundFlush's two ways to end
 
 
 def rebuild() -> int:

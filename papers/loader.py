@@ -3,11 +3,10 @@
 Each batch is one transaction of a few set-based statements, whatever its size: the records are
 COPied into a temporary table, and one statement merges them into papers_paper and says which
 were new, updated or unchanged. No per-row ORM work: an import of a million lines is five hundred
-such transactions. The batch's new and changed papers go into the keyword index in the same
-transaction (keyword_index.flush), and its segments are merged when the import ends. Measured on
-100,000 synthetic snapshot lines on 2 busy cores (bench/import_speed.py): 1,046 lines/s with the
-tsvector computed twice, for search_vector and again for a search_length column, which is gone
-(migration 0009: the keyword index's triggers take the length from the tsvector).
+such transactions. Each batch's new and changed papers go into the keyword index once it commits,
+on a second connection that works while the next batch is written (keyword_index.BackgroundFlush;
+inside a caller's transaction, as under strict, in the batch's own transaction instead), and the
+index's segments are merged when the import ends. docs/PERFORMANCE.md has the figures.
 
 Merging, so that one paper found in several sources is one paper:
 - The key is the arXiv id when the record has one, else the normalized title (PaperRecord.key).
@@ -119,20 +118,32 @@ def upsert_papers(
             raise StrictImportError(rejected)
 
     batches = _checked_batches(records, batch_size, skip)
-    with transaction.atomic() if strict and not dry_run else nullcontext():
-        for batch in _read_ahead(batches) if READ_AHEAD else batches:
-            summary.read += len(batch)
-            if not dry_run:
-                _write_batch(batch, summary, skip, queue_embeddings=queue_embeddings)
-            if on_batch:
-                on_batch(len(batch))
-            if should_stop and should_stop():
-                summary.interrupted = True
-                if strict and not dry_run:
-                    raise ImportStopped("stopped: nothing written (--strict)")
-                break
+    # A second connection sees only committed batches: within a transaction, flush in it.
+    in_transaction = strict or connection.in_atomic_block
+    flusher = None if dry_run or in_transaction else keyword_index.BackgroundFlush()
+    try:
+        with transaction.atomic() if strict and not dry_run else nullcontext():
+            for batch in _read_ahead(batches) if READ_AHEAD else batches:
+                summary.read += len(batch)
+                if not dry_run:
+                    _write_batch(batch, summary, skip, queue_embeddings, flusher)
+                if on_batch:
+                    on_batch(len(batch))
+                if should_stop and should_stop():
+                    summary.interrupted = True
+                    if strict and not dry_run:
+                        raise ImportStopped("stopped: nothing written (--strict)")
+                    break
+    except BaseException:
+        if flusher:
+            flusher.abandon()  # fail or stop now; what it had not flushed stays pending
+        raise
+    if flusher:
+        flusher.close()
     if not dry_run:
-        keyword_index.maintain()  # merge the segments this import's batches wrote
+        # Merge the segments this import wrote, after flushing any paper left pending (by an
+        # earlier import that was stopped, for one: its re-run finds those papers unchanged).
+        keyword_index.flush_all()
     return summary
 
 
@@ -213,8 +224,8 @@ def _write_batch(
     batch: list[PaperRecord],
     summary: ImportSummary,
     skip: Callable[[Rejected], None],
-    *,
     queue_embeddings: bool,
+    flusher: keyword_index.BackgroundFlush | None,
 ) -> None:
     to_embed: list[int] = []
     written: list[int] = []
@@ -234,8 +245,12 @@ def _write_batch(
             summary.new += len(counts.inserted)
             to_embed += counts.inserted + counts.stale
             written += counts.inserted + counts.updated_ids
-        # Findable by words once this commits: their postings in a segment of their own.
-        keyword_index.flush(written)
+        # Findable by words once this commits (pending papers are read from their tsvectors),
+        # and fast to find once their postings are in a segment.
+        if flusher:
+            transaction.on_commit(lambda: flusher.add(written))
+        else:
+            keyword_index.flush(written)
         if queue_embeddings and to_embed:
             summary.queued += len(to_embed)
             transaction.on_commit(lambda: _enqueue_embedding(to_embed))

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import connection
 
 from papers import keyword_index
+from papers.ingest import PaperRecord, ParseError
+from papers.loader import upsert_papers
 from papers.models import KeywordDoc, KeywordPostings, KeywordSegment, Paper
 from search import keyword
 from search.engine import search
@@ -234,3 +236,45 @@ def test_a_paper_newer_than_this_processs_copy_waits_for_the_next_search(demo_ca
     beyond = np.array([docs.size + 5], dtype=np.int64)
     matches = narrowed(beyond, np.ones(1), beyond, Filters(org_ids=(1,)), docs)
     assert len(matches.ids) == 0 and not matches.matched_any
+
+
+def records(n: int, word: str = "wombat") -> list[PaperRecord]:
+    return [
+        PaperRecord(
+            title=f"{word.title()} study {i}", abstract=f"{word}s {i}.", source="test", line=i
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_import_flushes_its_committed_batches_on_a_second_connection():
+    summary = upsert_papers(records(25), batch_size=4, queue_embeddings=False)
+    assert summary.new == 25
+    assert not KeywordDoc.objects.filter(segment_id__isnull=True).exists()
+    assert current_postings() == from_vectors()
+    assert KeywordSegment.objects.count() == 1  # the batches gathered into one segment
+    assert len(keyword_titles("wombat")) == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_fails_half_way_leaves_its_written_papers_findable_and_flushes_them_later():
+    def failing():
+        yield from records(6)
+        raise ParseError("snapshot.jsonl", 7, "not JSON")
+
+    with pytest.raises(ParseError):
+        upsert_papers(failing(), batch_size=2, queue_embeddings=False)
+    assert Paper.objects.count() == 6
+    assert len(keyword_titles("wombat")) == 6  # pending or flushed, found by words either way
+    upsert_papers(records(6), queue_embeddings=False)  # the re-run: all unchanged
+    assert not KeywordDoc.objects.filter(segment_id__isnull=True).exists()
+    assert current_postings() == from_vectors()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_in_the_background_flush_is_raised_by_the_import():
+    with connection.cursor() as cursor:  # ids past what the index packs in 4 bytes
+        cursor.execute("SELECT setval(pg_get_serial_sequence('papers_paper', 'id'), 2147483650)")
+    with pytest.raises(OverflowError):
+        upsert_papers(records(3), batch_size=2, queue_embeddings=False)
