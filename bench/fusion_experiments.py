@@ -131,7 +131,9 @@ def main() -> None:
     parser.add_argument("--split", default="train")
     args = parser.parse_args()
     dataset = load_dataset(args.dataset, args.split)
-    name = eval_database_name(settings.DATABASES["default"]["NAME"], dataset.name, sliced=False)
+    name = eval_database_name(
+        settings.DATABASES["default"]["NAME"], dataset.catalogue, sliced=False
+    )
     with using_database(name):
         lists = collect(dataset)
     evaluator = pytrec_eval.RelevanceEvaluator(dataset.qrels, {"ndcg_cut.10", "recall.100"})

@@ -44,7 +44,7 @@ def main() -> None:
     dataset = load_dataset(args.dataset)
     queries = list(dataset.queries.values())[: args.n]
     base = settings.DATABASES["default"]["NAME"]
-    database = args.database or eval_database_name(base, dataset.name, sliced=False)
+    database = args.database or eval_database_name(base, dataset.catalogue, sliced=False)
     if not database_exists(database):
         sys.exit(f"no database {database}: run `manage.py evaluate {args.dataset}` once first")
 

@@ -1,5 +1,9 @@
 """Reading a data set in the BEIR layout: corpus.jsonl, queries.jsonl and qrels/<split>.tsv.
 
+A query set may judge a corpus kept elsewhere (the repository's eval/descriptive/scifact judges the
+SciFact corpus, which is not copied into the repository): instead of corpus.jsonl its folder holds
+corpus.txt, one line naming the corpus file, relative to that folder; `--corpus` overrides both.
+
 Every problem with the files is a DatasetError that names the file (and line) and says why, so the
 command can print it instead of a traceback.
 """
@@ -8,12 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
 class DatasetError(Exception):
     """The folder is not a usable BEIR data set; str() says which file and why."""
+
+
+CORPUS_POINTER = "corpus.txt"
 
 
 @dataclass
@@ -25,9 +32,13 @@ class Dataset:
     queries: dict[str, str]  # the split's judged queries that have a text, in file order
     qrels: dict[str, dict[str, int]]  # query id -> {corpus id: relevance}, judged queries only
     warnings: list[str] = field(default_factory=list)
+    # The corpus's folder name, which names the evaluation database: query sets that share a
+    # corpus share its catalogue and its vectors (embedding SciFact once takes minutes).
+    catalogue: str = ""
+    corpus_path: Path | None = None
 
 
-def load_dataset(path: Path, split: str) -> Dataset:
+def load_dataset(path: Path, split: str, *, corpus: Path | None = None) -> Dataset:
     path = Path(path)
     if not path.is_dir():
         raise DatasetError(
@@ -39,30 +50,53 @@ def load_dataset(path: Path, split: str) -> Dataset:
         found = sorted(p.stem for p in (path / "qrels").glob("*.tsv"))
         have = f"splits here: {', '.join(found)}" if found else "no qrels/*.tsv at all"
         raise DatasetError(f"{qrels_path}: no judgments for split {split!r} ({have})")
-    for name in ("corpus.jsonl", "queries.jsonl"):
-        if not (path / name).is_file():
-            raise DatasetError(f"{path / name}: missing (a BEIR data set has corpus and queries)")
+    if not (path / "queries.jsonl").is_file():
+        raise DatasetError(f"{path / 'queries.jsonl'}: missing (a BEIR data set has queries)")
+    corpus_path = Path(corpus) if corpus is not None else corpus_file(path)
 
     warnings: list[str] = []
     qrels = _read_qrels(qrels_path)
-    corpus = {
+    documents = {
         _id: (str(row.get("title") or ""), str(row.get("text") or ""))
-        for _id, row in _read_jsonl(path / "corpus.jsonl")
+        for _id, row in _read_jsonl(corpus_path)
     }
     texts = {_id: str(row.get("text") or "") for _id, row in _read_jsonl(path / "queries.jsonl")}
     queries = {qid: text for qid, text in texts.items() if qid in qrels}
     if missing := [qid for qid in qrels if qid not in texts]:
         warnings.append(f"{len(missing)} judged queries have no text in queries.jsonl; skipped")
     qrels = {qid: judged for qid, judged in qrels.items() if qid in queries}
-    unknown = sum(1 for judged in qrels.values() for doc in judged if doc not in corpus)
+    unknown = sum(1 for judged in qrels.values() for doc in judged if doc not in documents)
     if unknown:
         warnings.append(f"{unknown} judgments name documents missing from corpus.jsonl")
     if not queries:
         raise DatasetError(f"{qrels_path}: no judged query has a text in queries.jsonl")
-    return Dataset(path.name, path, split, corpus, queries, qrels, warnings)
+    catalogue = corpus_path.resolve().parent.name
+    return Dataset(
+        path.name, path, split, documents, queries, qrels, warnings, catalogue, corpus_path
+    )
+
+
+def corpus_file(path: Path) -> Path:
+    """The set's own corpus.jsonl, or the file its corpus.txt names (relative to the set)."""
+    own, pointer = path / "corpus.jsonl", path / CORPUS_POINTER
+    if own.is_file() or not pointer.is_file():
+        return own  # a missing corpus.jsonl is reported when it is read
+    lines = [line.strip() for line in pointer.read_text(encoding="utf-8").splitlines()]
+    named = next((line for line in lines if line and not line.startswith("#")), "")
+    if not named:
+        raise DatasetError(f"{pointer}: names no corpus file")
+    target = path / named
+    if not target.is_file():
+        raise DatasetError(
+            f"{pointer}: names {named}, which is not a file here ({target.resolve()}); "
+            "pass --corpus PATH to say where that corpus is"
+        )
+    return target
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[str, dict]]:
+    if not path.is_file():
+        raise DatasetError(f"{path}: missing (a BEIR data set has a corpus: corpus.jsonl)")
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -106,6 +140,4 @@ def select(dataset: Dataset, *, sample: int | None, corpus_size: int | None) -> 
         others = [d for d in corpus if d not in judged][:corpus_size]
         keep = judged | set(others)
         corpus = {d: doc for d, doc in corpus.items() if d in keep}  # file order kept
-    return Dataset(
-        dataset.name, dataset.path, dataset.split, corpus, queries, qrels, dataset.warnings
-    )
+    return replace(dataset, corpus=corpus, queries=queries, qrels=qrels)

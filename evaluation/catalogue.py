@@ -57,7 +57,7 @@ def sync_catalogue(dataset: Dataset, *, bar=None) -> SyncSummary:
     for embedding: the command embeds in-process, and no worker serves this database.
     """
     started = time.perf_counter()
-    source = f"{SOURCE_PREFIX}:{dataset.name}"[: Paper._meta.get_field("source").max_length]
+    source = f"{SOURCE_PREFIX}:{dataset.catalogue}"[: Paper._meta.get_field("source").max_length]
     wanted = {
         f"{SOURCE_PREFIX}:{doc}": text_hash(paper_text(title, text))
         for doc, (title, text) in dataset.corpus.items()

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
-from search import keyword
+from search import keyword, names
 from search.keyword_docs import (
     DocTable,
     category_name,
@@ -249,7 +249,8 @@ def _keyword_page(cursor, query: Query, docs: DocTable):
     if query.text is None:
         matches = _browse(docs, filters)
     else:
-        matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs)
+        name_keys = names.plain_query_keys(query.state.q)
+        matches = keyword.find(cursor, query.text, filters, query.tuning.keyword, docs, name_keys)
         if not matches.matched_any:
             matches = _typo(cursor, query, docs, filters, matches.has_terms)
             sort = "relevance"  # by how alike the titles are
@@ -387,6 +388,7 @@ def _fused_sql(
         depth=query.depth,
         semantic_exclude=exclude,
         only_ids=_only_ids(candidates, filters, docs),
+        name_keys=names.plain_query_keys(state.q),
     )
 
 

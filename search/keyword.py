@@ -23,18 +23,20 @@ import numpy as np
 from papers.keyword_index import POSTINGS
 from search import tsquery
 from search.keyword_docs import NO_DATE, DocTable
+from search.names import named_sql
 from search.query_text import TextQuery
 
 PENDING_LIMIT = 5_000  # unflushed papers read from their tsvectors per search, newest first
-# The query's words and tsquery, and the postings of every lexeme the typed text holds (a
-# superset of the tsquery's), in one round trip.
+# The query's words and tsquery, the papers it names (search.names), and the postings of every
+# lexeme the typed text holds (a superset of the tsquery's), in one round trip.
 TERMS_AND_POSTINGS = f"""
 WITH q AS (
     SELECT ARRAY(SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %(rank)s))) AS rank,
            websearch_to_tsquery('english', %(match)s)::text AS tsquery,
+           ARRAY(SELECT p.id FROM papers_paper p WHERE {named_sql("p")}) AS named,
            tsvector_to_array(to_tsvector('english', %(match)s || ' ' || %(rank)s)) AS lexemes
 )
-SELECT q.rank, q.tsquery, x.lexeme, x.segment_id, x.paper_ids, x.counts
+SELECT q.rank, q.tsquery, q.named, x.lexeme, x.segment_id, x.paper_ids, x.counts
 FROM q LEFT JOIN {POSTINGS} x ON x.lexeme = ANY(q.lexemes)
 """
 PENDING_POSTINGS = """
@@ -110,16 +112,24 @@ class KeywordMatches:
 
 
 def find(
-    cursor, text: TextQuery, filters: Filters, tuning: KeywordTuning, docs: DocTable
+    cursor,
+    text: TextQuery,
+    filters: Filters,
+    tuning: KeywordTuning,
+    docs: DocTable,
+    name_keys: tuple[str, ...] = (),
 ) -> KeywordMatches:
-    cursor.execute(TERMS_AND_POSTINGS, {"rank": text.rank_words, "match": text.match})
+    """The matches of the typed text under the filters. Papers named by `name_keys`
+    (search.names) match too, scored above every other."""
+    params = {"rank": text.rank_words, "match": text.match, "name_keys": list(name_keys)}
+    cursor.execute(TERMS_AND_POSTINGS, params)
     rows = cursor.fetchall()
-    rank_terms, query_text = rows[0][:2]
+    rank_terms, query_text, named = rows[0][:3]
     tree = tsquery.parse(query_text)
     if tree is None or not rank_terms:
         return _no_matches(has_terms=bool(rank_terms))
     lexemes = sorted(set(rank_terms) | tree.lexemes())
-    postings = _postings([row[2:] for row in rows if row[2] is not None], cursor, lexemes, docs)
+    postings = _postings([row[3:] for row in rows if row[3] is not None], cursor, lexemes, docs)
 
     def member(lexeme: str) -> np.ndarray:
         mask = np.zeros(docs.size, dtype=bool)
@@ -134,15 +144,30 @@ def find(
     strong = scores[dated] > 0
     if coverage:
         strong &= scores[dated] >= coverage
+    ids = dated[strong]
+    if named:
+        named = np.array(named, dtype=np.int64)
+        ids, dated = _named_first(named, ids, dated, scores, filters, docs)
     return narrowed(
-        dated[strong],
-        scores[dated[strong]],
+        ids,
+        scores[ids],
         dated,
         filters,
         docs,
         phrase_query=text.match if tree.has_phrase() else "",
         idf_sum=idf_sum,
     )
+
+
+def _named_first(named, ids, dated, scores, filters: Filters, docs: DocTable):
+    """The matches and the considered papers with the named ones added, which are scored
+    (in `scores`, by paper id) above every other match."""
+    # A paper committed after this process's copy of the per-paper fields waits for the next
+    # search (as in narrowed).
+    named = in_dates(named[named < docs.size], filters, docs)
+    others = ids[~np.isin(ids, named)]
+    scores[named] += (scores[others].max() if len(others) else 0.0) + 1
+    return np.union1d(ids, named), np.union1d(dated, named)
 
 
 def narrowed(

@@ -16,6 +16,7 @@ from django.conf import settings
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search.keyword import KeywordTuning
+from search.names import named_sql, pinned_first
 from search.query_text import TextQuery
 
 PAPER = Paper._meta.db_table
@@ -119,6 +120,8 @@ class FusedSQL:
     # When the filters (or typed syntax) leave few papers, these are all of them: meaning ranks
     # them exactly instead of walking the HNSW graph for the rare ones that pass.
     only_ids: tuple[int, ...] | None = None
+    # The query's name keys (search.names): the papers they name come first by relevance.
+    name_keys: tuple[str, ...] = ()
 
     def page(self, *, with_facets: bool = False) -> tuple[str, dict]:
         """One ranked page; every row also carries the number of candidates and, when asked,
@@ -175,7 +178,12 @@ class FusedSQL:
         parts = [self._semantic_cte()]
         if self.keyword is not None:
             parts.insert(0, self._keyword_cte())
-        parts.append(f"fused AS ({self._fusion()})")
+        if self.name_keys:
+            parts.append(f"named AS (SELECT p.id FROM {PAPER} p WHERE {self._named()})")
+            parts.append(f"unpinned AS ({self._fusion()})")
+            parts.append(f"fused AS ({pinned_first('unpinned', 'named')})")
+        else:
+            parts.append(f"fused AS ({self._fusion()})")
         return "WITH " + ",\n".join(parts)
 
     def _keyword_cte(self) -> str:
@@ -222,6 +230,10 @@ class FusedSQL:
             return "p.id = ANY(%(only_ids)s::bigint[])"
         return _filters("p", self)
 
+    def _named(self) -> str:
+        """The papers the query names, under the filters (read through the name index)."""
+        return f"{named_sql('p')} AND {_filters('p', self)}"
+
     def _syntax_filter(self) -> str:
         clauses = ["TRUE"]
         if self.semantic_exclude:
@@ -261,6 +273,7 @@ class FusedSQL:
             "vector": "[" + ",".join(f"{x:.7g}" for x in self.vector) + "]",
             "exclude": self.semantic_exclude,
             "only_ids": list(self.only_ids or ()),
+            "name_keys": list(self.name_keys),
             # A ranked list may run on into weaker matches; a list sorted by date or upvotes must
             # hold only papers that really match, or it is just the catalogue, sorted.
             "min_similarity": -1.0 if self.sort == "relevance" else tuning.min_similarity,

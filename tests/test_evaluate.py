@@ -22,6 +22,7 @@ from evaluation.catalogue import eval_database_name
 from papers.models import Paper
 
 MINIFACT = Path(__file__).resolve().parent / "data" / "minifact"
+DESCRIBED = MINIFACT.parent / "minifact_described"  # its corpus.txt names minifact's corpus
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
 
@@ -99,6 +100,59 @@ def test_it_reuses_the_catalogue_and_applies_overrides(eval_database, tmp_path):
     assert report["overrides"] == {"SEARCH_BM25_B": 0.5, "SEARCH_RRF_K": 30}
     assert report["settings"]["SEARCH_BM25_B"] == 0.5
     assert settings.SEARCH_BM25_B != 0.5  # only for that run
+
+
+@pytest.fixture
+def minifact_database(transactional_db):
+    """The full minifact corpus's database, which every set judging that corpus shares."""
+    name = eval_database_name(connection.settings_dict["NAME"], "minifact", sliced=False)
+    drop_database(name)
+    yield name
+    drop_database(name)
+
+
+def test_it_evaluates_a_query_set_whose_corpus_lives_elsewhere(minifact_database, tmp_path):
+    figures_file = tmp_path / "figures.json"
+
+    table, log = evaluate(
+        str(DESCRIBED), "--split", "test", "--modes", "keyword", "--json", str(figures_file)
+    )
+
+    report = json.loads(figures_file.read_text())
+    assert report["dataset"] == "minifact_described"
+    assert report["corpus"] == str(MINIFACT / "corpus.jsonl")
+    assert (report["queries"], report["documents"]) == (3, 16)
+    assert report["modes"]["keyword"]["errors"] == 0
+    assert f"corpus: {MINIFACT / 'corpus.jsonl'}" in table
+    # Named after the corpus, not the query set: minifact's own claims reuse these papers.
+    assert f"created database {minifact_database}" in log
+    _, again = evaluate(str(MINIFACT), "--sample", "2", "--modes", "keyword")
+    assert f"reusing database {minifact_database}" in again
+    assert "16 papers unchanged, 0 loaded" in again
+
+
+def test_corpus_overrides_the_sets_own(minifact_database, tmp_path):
+    moved = tmp_path / "elsewhere" / "minifact"
+    moved.mkdir(parents=True)
+    (moved / "corpus.jsonl").write_bytes((MINIFACT / "corpus.jsonl").read_bytes())
+    figures_file = tmp_path / "figures.json"
+
+    table, _ = evaluate(
+        str(DESCRIBED), "--split", "test", "--modes", "keyword",
+        "--corpus", str(moved / "corpus.jsonl"), "--json", str(figures_file),
+    )  # fmt: skip
+
+    report = json.loads(figures_file.read_text())
+    assert report["corpus"] == str(moved / "corpus.jsonl")
+    assert report["database"] == minifact_database
+    assert f"--corpus {moved / 'corpus.jsonl'}" in table
+
+
+def test_it_refuses_a_corpus_pointer_to_nothing(tiny_beir):
+    (tiny_beir / "corpus.jsonl").unlink()
+    (tiny_beir / "corpus.txt").write_text("../nowhere/corpus.jsonl\n")
+    with pytest.raises(CommandError, match=r"corpus.txt: names ../nowhere/corpus.jsonl, which"):
+        evaluate(str(tiny_beir))
 
 
 def test_it_refuses_a_missing_folder(tmp_path):

@@ -38,6 +38,14 @@ class Command(BaseCommand):
         parser.add_argument("dir", type=Path, metavar="DIR", help="the data set folder")
         parser.add_argument("--split", default="train", choices=["train", "dev", "test"])
         parser.add_argument(
+            "--corpus",
+            type=Path,
+            metavar="FILE",
+            help="the corpus.jsonl the queries judge, when it is not in DIR (default: "
+            "DIR/corpus.jsonl, or the file DIR/corpus.txt names); the evaluation database is "
+            "named after the corpus's folder, so sets judging one corpus share its vectors",
+        )
+        parser.add_argument(
             "--modes",
             default=DEFAULT_MODES,
             help=f"comma-separated search modes to evaluate (default: {DEFAULT_MODES})",
@@ -84,7 +92,7 @@ class Command(BaseCommand):
         overrides = _overrides(options["overrides"])
         commit = _commit()  # now: the tree may change while the queries run
         try:
-            full = load_dataset(options["dir"], options["split"])
+            full = load_dataset(options["dir"], options["split"], corpus=options["corpus"])
         except DatasetError as exc:
             raise CommandError(str(exc)) from None
         dataset = select(full, sample=options["sample"], corpus_size=options["corpus_size"])
@@ -93,7 +101,7 @@ class Command(BaseCommand):
 
         database = eval_database_name(
             settings.DATABASES["default"]["NAME"],
-            dataset.name,
+            dataset.catalogue,
             sliced=options["corpus_size"] is not None,
         )
         try:
@@ -144,6 +152,7 @@ class Command(BaseCommand):
         return {
             "dataset": dataset.name,
             "path": str(dataset.path.resolve()),
+            "corpus": str(dataset.corpus_path.resolve()),
             "split": dataset.split,
             "database": database,
             "embedding_model": settings.EMBEDDING_MODEL,
@@ -187,6 +196,8 @@ class Command(BaseCommand):
             f"{report['documents']} documents · commit {report['commit']} · "
             f"{report['embedding_model']}"
         )
+        if Path(report["corpus"]).parent != Path(report["path"]):
+            out(f"corpus: {report['corpus']}")
         shown = " ".join(
             f"{name}={value}{'*' if name in report['overrides'] else ''}"
             for name, value in report["settings"].items()
@@ -290,6 +301,8 @@ def _commit() -> str:
 def _command_line(options: dict) -> str:
     """The command that reproduces these figures (whether run from a shell or call_command)."""
     args = ["python", "manage.py", "evaluate", str(options["dir"]), "--split", options["split"]]
+    if options["corpus"] is not None:
+        args += ["--corpus", str(options["corpus"])]
     args += ["--modes", options["modes"], "--k", str(options["k"])]
     for name in ("sample", "corpus_size"):
         if options[name] is not None:
