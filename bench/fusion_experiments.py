@@ -85,9 +85,12 @@ def rrf(q, *, k=60, wk=1.0, ws=1.0, **kw):
     }
 
 
-def convex(q, *, a=0.6, **kw):
+def convex(q, *, a=0.6, strength=0.0, **kw):
+    """strength > 0: keyword scores are divided by the larger of the best keyword score and
+    strength x the query's idf sum, so a best match that covers little of the query's weight no
+    longer takes the whole keyword share (search.sql's "convex" with SEARCH_KEYWORD_STRENGTH)."""
     keyword, semantic = candidates(q, **kw)
-    kmax = max(keyword.values(), default=1) or 1
+    kmax = max(max(keyword.values(), default=1), strength * q["t"]) or 1
     smin, smax = min(semantic.values(), default=0), max(semantic.values(), default=1)
     return {
         d: a * keyword.get(d, 0) / kmax
@@ -122,7 +125,21 @@ EXPERIMENTS = {
     "convex a=0.6 depth 200 coverage 0.1 floor 0.3": lambda q: convex(
         q, depth=200, coverage=0.1, similarity=0.3
     ),
+    **{
+        f"convex a={a} depth 200 coverage 0.2 strength {r}": (
+            lambda q, a=a, r=r: convex(q, a=a, depth=200, coverage=0.2, strength=r)
+        )
+        for a in (0.5, 0.6, 0.7)
+        for r in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+    },
 }
+
+
+def reciprocal_rank(scores: dict, judged: dict, k: int = 10) -> float:
+    for rank, doc in enumerate(top(scores, k), 1):
+        if judged.get(doc, 0) > 0:
+            return 1 / rank
+    return 0.0
 
 
 def main() -> None:
@@ -138,13 +155,14 @@ def main() -> None:
         lists = collect(dataset)
     evaluator = pytrec_eval.RelevanceEvaluator(dataset.qrels, {"ndcg_cut.10", "recall.100"})
     print(f"\n{dataset.name} {args.split}: {len(lists)} queries\n")
-    print(f"{'experiment':58} {'nDCG@10':>8} {'R@100':>7}")
+    print(f"{'experiment':58} {'nDCG@10':>8} {'MRR@10':>7} {'R@100':>7}")
     for label, fuse in EXPERIMENTS.items():
         run = {qid: top(fuse(q), 100) or {"-": 0.0} for qid, q in lists.items()}
         scores = evaluator.evaluate(run).values()
         ndcg = sum(s["ndcg_cut_10"] for s in scores) / len(dataset.qrels)
         recall = sum(s["recall_100"] for s in scores) / len(dataset.qrels)
-        print(f"{label:58} {ndcg:8.3f} {recall:7.3f}")
+        mrr = sum(reciprocal_rank(run[qid], dataset.qrels[qid]) for qid in run)
+        print(f"{label:58} {ndcg:8.3f} {mrr / len(dataset.qrels):7.3f} {recall:7.3f}")
     print(f"\n{header()}")
 
 
