@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
@@ -50,11 +52,24 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
     context = {
         "paper": paper,
         "similar": similar_papers(paper),
+        "came_from": _search_it_came_from(request),
         # Searches the page links to: the organization's papers, and papers like this one.
         "organization_papers": SearchState(orgs=(org.slug,)) if org else None,
         "like_this": SearchState.from_query({"q": paper.title, "mode": Mode.SEMANTIC}),
     }
     return render(request, "papers/detail.html", context)
+
+
+def _search_it_came_from(request: HttpRequest) -> SearchState | None:
+    """The search whose results linked to this page (its Referer), for the link back to them.
+
+    Rebuilt through SearchState, so the link is always a canonical search URL of this site.
+    """
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc != request.get_host() or referer.path != reverse("search"):
+        return None
+    state = SearchState.from_query(QueryDict(referer.query))
+    return None if state.errors else state
 
 
 def _date_presets() -> list[tuple[str, str]]:

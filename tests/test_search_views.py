@@ -505,3 +505,21 @@ def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning
     Paper.objects.filter(title__startswith="POLCA").update(embedding_attempts=99, embedding_hash="")
     text = " ".join(unescape(client.get("/").content.decode()).split())
     assert "55 searchable by meaning · 1 being indexed · 1 failed to index" in text
+
+
+@pytest.mark.parametrize(
+    "referer, link",
+    [
+        ("http://testserver/?q=kv+cache&mode=keyword", 'href="/?q=kv+cache&amp;mode=keyword"'),
+        ("http://testserver/?mode=KEYWORD&q=kv+cache", 'href="/?q=kv+cache&amp;mode=keyword"'),
+        ("http://elsewhere.example/?q=kv+cache", '<a href="/">← Search papers'),
+        ("http://testserver/api/search?q=kv+cache", '<a href="/">← Search papers'),
+        ("http://testserver/?from=2024-13", '<a href="/">← Search papers'),
+    ],
+)
+def test_the_paper_page_links_back_to_the_search_it_came_from(client, catalogue, referer, link):
+    """Only this site's search page counts, rebuilt as its canonical URL; else a new search."""
+    response = client.get(paper(LIFL).get_absolute_url(), headers={"Referer": referer})
+    html = response.content.decode()
+    assert link in html
+    assert ("Back to results for “kv cache”" in html) == ("?q=" in link)

@@ -37,6 +37,33 @@ document.addEventListener("htmx:historyRestore", () => {
   }
 });
 
+// Typing searches as you go, but one word at a time must not fill the history: a search made by
+// typing replaces the entry of the one typed just before it. A pause of a second settles a search
+// (the next keystroke starts a new entry); a submit, a filter or a page always adds one.
+const SETTLE_MS = 1000;
+let typedEntry = false; // whether the current history entry holds a search still being typed
+let lastKeystroke = 0;
+document.addEventListener("input", (event) => {
+  if (event.target.id !== "q") {
+    return;
+  }
+  if (Date.now() - lastKeystroke > SETTLE_MS) {
+    typedEntry = false;
+  }
+  lastKeystroke = Date.now();
+});
+document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+  const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  const typed = Boolean(trigger && trigger.type === "input");
+  const history = event.detail.history;
+  // Pressing Enter on the results already shown must not add a second, identical entry either.
+  const same = history.path === location.pathname + location.search;
+  if (history.type === "push" && ((typed && typedEntry) || same)) {
+    history.type = "replace";
+  }
+  typedEntry = typed;
+});
+
 // "/" focuses the search box, unless the user is already typing somewhere.
 document.addEventListener("keydown", (event) => {
   const target = event.target;
@@ -48,6 +75,16 @@ document.addEventListener("keydown", (event) => {
       box.focus();
       box.select();
     }
+  }
+});
+
+// "Back to results" goes back in history when that is where the page came from: the browser then
+// restores the results as they were, scrolled where the reader left them.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a[data-back]");
+  if (link && document.referrer === link.href && history.length > 1 && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+    event.preventDefault();
+    history.back();
   }
 });
 
