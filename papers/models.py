@@ -170,6 +170,8 @@ class Paper(models.Model):
                 condition=Q(embedding_attempts__gt=0),
             ),
             models.Index(fields=["embedded_at"], name="paper_embedded_at"),
+            # The search page names the sources by a skip scan of this (search.catalogue).
+            models.Index(fields=["source"], name="paper_source"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),

@@ -12,6 +12,7 @@ from django_htmx.http import push_url
 
 from papers.indexing import backlog
 from papers.models import Paper
+from search.catalogue import describe
 from search.engine import search
 from search.similar import similar_papers
 from search.state import Mode, SearchState, Sort
@@ -38,6 +39,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         response = push_url(response, canonical)
     else:
         context["index_status"] = backlog(results.catalogue_size)
+        context["catalogue"] = describe(results.catalogue_size, results.published_range)
         response = render(request, "search/index.html", context, status=status)
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))

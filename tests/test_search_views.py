@@ -56,8 +56,13 @@ def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
     assert response.status_code == 200
     assert hit_titles(response)[0].startswith(LIFL)
     html = response.content.decode()
-    assert "keyword #1 · meaning #1" in html
-    assert "(top matches)" in announced(response)
+    # In plain words (the words it contains), the ranks in the tooltip.
+    assert re.search(
+        r'<p class="why small">Why: <span title="Ranked #1 by words and #1 by meaning">'
+        r"contains ‘\w+’(, ‘\w+’)* · close in meaning</span></p>",
+        unescape(html),
+    ), html[html.index('class="why') - 50 :][:400]
+    assert "these are the" in html and "closest to your words" in html
     assert '<input id="q" name="q" type="search" value="aggregating model updates' in html
 
 
@@ -125,7 +130,7 @@ def test_a_phrase_nothing_contains_says_it_shows_the_closest_in_meaning(client, 
 def test_a_typo_says_it_shows_similar_titles(client, catalogue):
     html = client.get("/?q=DistAtention&mode=keyword").content.decode()
     assert "No exact matches for “DistAtention”; showing titles that look similar." in html
-    assert "similar title #1" in html
+    assert 'Ranked #1 by words">its title looks like what you typed<' in html
 
 
 def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catalogue):
@@ -133,9 +138,11 @@ def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catal
     Paper.objects.filter(pk=target.pk).update(abstract=target.abstract + " (edited)")
     response = client.get("/?q=DistAttention")
     html = response.content.decode()
-    assert "1 paper not yet searchable by meaning" in html
+    assert "1 paper can only be found by its words for now" in html
     assert hit_titles(response)[0] == target.title
-    assert "Why: keyword #1</p>" in html  # no meaning rank: its vector is stale
+    # No meaning rank: its vector is stale.
+    assert 'Why: <span title="Ranked #1 by words">contains' in html
+    assert "close in meaning</span></p>" not in html.split('class="why')[1]
 
 
 # --- htmx ---------------------------------------------------------------------------------------
@@ -336,7 +343,7 @@ def test_the_paper_page_shows_the_paper(client, catalogue):
     assert f"<h1>{target.title}</h1>" in html
     assert '<time datetime="2024-01-05">Jan 5, 2024</time>' in html
     assert '<a href="/?org=acme">Acme Research</a>' in html
-    assert "13 authors" in html and "▲ 2 upvotes" in html
+    assert "13 authors" in html and ">2 upvotes</span>" in html
     url = f"http://testserver/papers/{target.pk}/{target.slug}/"
     assert f'<link rel="canonical" href="{url}">' in html
     assert f'value="{url}"' in html
@@ -500,11 +507,42 @@ def test_a_date_range_is_applied_from_the_url(client, catalogue):
 
 def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning(client, catalogue):
     text = " ".join(unescape(client.get("/").content.decode()).split())
-    assert "57 papers in the catalogue · 57 searchable by meaning" in text
+    assert (
+        "57 papers in the catalogue · all can be found by meaning as well as by their words" in text
+    )
     Paper.objects.filter(title__startswith="LIFL").update(abstract="Rewritten, not yet embedded.")
     Paper.objects.filter(title__startswith="POLCA").update(embedding_attempts=99, embedding_hash="")
     text = " ".join(unescape(client.get("/").content.decode()).split())
-    assert "55 searchable by meaning · 1 being indexed · 1 failed to index" in text
+    assert (
+        "55 can be found by meaning so far (the rest by their words) · 1 being indexed by meaning"
+        " · 1 failed to index"
+    ) in text
+
+
+def page_text(response) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+
+
+def test_the_search_page_says_what_the_catalogue_holds_and_what_each_mode_does(client, catalogue):
+    text = page_text(client.get("/"))
+    first, last = catalogue_dates()
+    span = f"from {first:%B %Y} to {last:%B %Y}"
+    assert f"Search 57 research papers from Hugging Face Daily Papers, published {span}" in text
+    assert "Best match Papers with your words first, then papers about the same idea" in text
+    assert "Contains your words Your words or their forms (train, trained, training)" in text
+    assert "Similar in meaning Papers about the same idea, whatever words they use." in text
+
+
+def test_the_catalogue_names_each_source_once(client, catalogue):
+    Paper.objects.filter(title__startswith="LIFL").update(source="arxiv-oai")
+    Paper.objects.filter(title__startswith="POLCA").update(source="arxiv-jsonl")
+    text = page_text(client.get("/"))
+    assert "from arXiv and Hugging Face Daily Papers, published" in text
+
+
+def catalogue_dates():
+    dates = Paper.objects.exclude(published=None).values_list("published", flat=True)
+    return min(dates), max(dates)
 
 
 @pytest.mark.parametrize(

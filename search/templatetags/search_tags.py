@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import re
+
 from django import template
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
@@ -15,6 +17,33 @@ def marked(text: str | None) -> SafeString:
     """Escape text from the database, then turn the highlight sentinels into <mark> tags."""
     html = escape(text or "")
     return mark_safe(html.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_STOP, "</mark>"))
+
+
+@register.simple_tag
+def why_matched(hit) -> str:
+    """Why a result is listed, in plain words, with the ranks as a tooltip for the curious."""
+    reasons = []
+    if hit.keyword_rank and hit.similar_title:
+        reasons.append("its title looks like what you typed")
+    elif hit.keyword_rank:
+        words = _marked_words(f"{hit.title_marked or ''} {hit.snippet_marked or ''}")
+        quoted = ", ".join(f"‘{word}’" for word in words[:3])
+        reasons.append(f"contains {quoted}" if quoted else "contains your words")
+    if hit.semantic_rank:
+        reasons.append("close in meaning")
+    ranks = [f"#{hit.keyword_rank} by words" if hit.keyword_rank else "",
+             f"#{hit.semantic_rank} by meaning" if hit.semantic_rank else ""]  # fmt: skip
+    detail = "Ranked " + " and ".join(r for r in ranks if r)
+    return format_html('<span title="{}">{}</span>', detail, " · ".join(reasons))
+
+
+def _marked_words(text: str) -> list[str]:
+    """The distinct highlighted words of a marked title or snippet, in order, any case once."""
+    found = re.findall(f"{re.escape(HIGHLIGHT_START)}(.*?){re.escape(HIGHLIGHT_STOP)}", text)
+    distinct: dict[str, str] = {}
+    for word in found:
+        distinct.setdefault(word.lower(), word)
+    return list(distinct.values())
 
 
 @register.simple_tag
