@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import push_url
 
@@ -30,7 +29,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "canonical_url": canonical,
         "modes": Mode,
         "sorts": Sort,
-        "presets": _date_presets(),
+        "presets": _date_presets(results.published_range),
     }
     status = 400 if state.errors else 200
     # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
@@ -74,10 +73,15 @@ def _search_it_came_from(request: HttpRequest) -> SearchState | None:
     return None if state.errors else state
 
 
-def _date_presets() -> list[tuple[str, str]]:
-    today = timezone.localdate()
+def _date_presets(published_range: tuple[date, date] | None) -> list[tuple[str, str]]:
+    """Recent periods counted back from the catalogue's newest paper, not from today: a catalogue
+    months behind would otherwise offer "last 7 days" with nothing in it. Each holds at least
+    that newest paper; none is offered when no paper has a date."""
+    if published_range is None:
+        return []
+    newest = published_range[1]
     return [
-        ("Last 7 days", (today - timedelta(days=7)).isoformat()),
-        ("Last 30 days", (today - timedelta(days=30)).isoformat()),
-        ("Last year", (today - timedelta(days=365)).isoformat()),
+        ("Newest week", (newest - timedelta(days=6)).isoformat()),
+        ("Newest month", (newest - timedelta(days=29)).isoformat()),
+        ("Newest year", (newest - timedelta(days=364)).isoformat()),
     ]

@@ -484,11 +484,19 @@ def test_junk_input_never_causes_a_500(client, catalogue, query):
         assert client.get(f"{path}?{query}").status_code in (200, 400), path
 
 
-def test_the_date_presets_link_to_recent_dates(client, catalogue):
+def test_the_date_presets_count_back_from_the_newest_paper(client, catalogue):
     html = client.get("/?q=kv").content.decode()
-    week_ago = (timezone.localdate() - timedelta(days=7)).isoformat()
-    assert f'href="/?q=kv&amp;from={week_ago}"' in html
-    assert ">Last 7 days<" in html and ">Last 30 days<" in html and ">Last year<" in html
+    newest = catalogue_dates()[1]
+    week = (newest - timedelta(days=6)).isoformat()
+    assert f'href="/?q=kv&amp;from={week}"' in html
+    assert ">Newest week<" in html and ">Newest month<" in html and ">Newest year<" in html
+    assert f"Counted back from the newest paper, {newest:%b} {newest.day}, {newest:%Y}:" in html
+
+
+def test_no_date_presets_are_offered_when_no_paper_has_a_date(client, catalogue):
+    Paper.objects.update(published=None)
+    html = client.get("/").content.decode()
+    assert "Newest week" not in html and "Counted back" not in html
 
 
 def test_a_date_range_is_applied_from_the_url(client, catalogue):
