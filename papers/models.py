@@ -247,6 +247,20 @@ class KeywordPostings(models.Model):
         return f"{self.lexeme} in segment {self.segment_id}"
 
 
+class Word(models.Model):
+    """A word of the catalogue's titles and abstracts, lower-cased as written (not stemmed): the
+    vocabulary "did you mean" suggests from (search.spelling), by trigram similarity. Written
+    by keyword_index.flush with the postings; never pruned, so a word may outlive its papers."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(OpClass("word", name="gin_trgm_ops"), name="word_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
+
+
 class KeywordDoc(models.Model):
     """What keyword search needs to know of each paper without reading it: which segment holds
     its current postings (NULL while pending), its BM25 length, and the fields the filters and

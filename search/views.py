@@ -14,6 +14,7 @@ from papers.models import Paper
 from search.catalogue import describe
 from search.engine import search
 from search.similar import similar_papers
+from search.spelling import suggest
 from search.state import Mode, SearchState, Sort
 
 
@@ -30,6 +31,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "modes": Mode,
         "sorts": Sort,
         "presets": _date_presets(results.published_range),
+        "did_you_mean": _did_you_mean(state),
     }
     status = 400 if state.errors else 200
     # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
@@ -59,6 +61,12 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
         "like_this": SearchState.from_query({"q": paper.title, "mode": Mode.SEMANTIC}),
     }
     return render(request, "papers/detail.html", context)
+
+
+def _did_you_mean(state: SearchState) -> SearchState | None:
+    """The same search with its unknown words corrected, in every mode (search.spelling)."""
+    corrected = suggest(state.q) if state.q else None
+    return state.with_changes(q=corrected) if corrected else None
 
 
 def _search_it_came_from(request: HttpRequest) -> SearchState | None:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
+from papers import keyword_index
 from papers.models import Paper
 from tests.catalogue import INFINITE, LIFL, paper
 
@@ -569,3 +570,33 @@ def test_the_paper_page_links_back_to_the_search_it_came_from(client, catalogue,
     html = response.content.decode()
     assert link in html
     assert ("Back to results for “kv cache”" in html) == ("?q=" in link)
+
+
+# --- did you mean -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_unknown_words_get_a_did_you_mean_link_in_every_mode(client, catalogue, mode):
+    response = client.get("/", {"q": "speculatve decodng", "mode": mode}, follow=True)
+    html = response.content.decode()
+    corrected = escape(f"/?q=speculative+decoding{'' if mode == 'hybrid' else '&mode=' + mode}")
+    assert f'Did you mean <a href="{corrected}">speculative decoding</a>?' in html
+
+
+def test_did_you_mean_keeps_known_words_syntax_and_filters(client, catalogue):
+    html = client.get("/", {"q": '"distribted trainng" -survey', "org": "acme"}).content.decode()
+    corrected = escape("/?" + urlencode({"q": '"distributed training" -survey', "org": "acme"}))
+    assert f'<a href="{corrected}">' in html
+
+
+@pytest.mark.parametrize("q", ["distributed training", "kv cache OR speculative", "qwzxjvkq"])
+def test_no_did_you_mean_when_every_word_is_known_or_nothing_is_near(client, catalogue, q):
+    assert "Did you mean" not in client.get("/", {"q": q}).content.decode()
+
+
+def test_the_words_of_a_new_paper_are_suggested_once_it_is_indexed(client, catalogue):
+    offered = '">marsupial</a>?'
+    assert offered not in client.get("/", {"q": "marsupials"}).content.decode()
+    Paper.objects.create(title="QuokkaNet", abstract="A marsupial network.", source="t", key="q")
+    keyword_index.flush()
+    assert offered in client.get("/", {"q": "marsupials"}).content.decode()

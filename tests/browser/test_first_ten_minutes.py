@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_search_page import HITS, settled
+from tests.browser.test_search_page import HITS, has_params, search_for, settled
 
 pytestmark = pytest.mark.browser
 
@@ -26,3 +26,15 @@ def test_every_date_preset_finds_papers_and_says_where_it_counts_from(site, page
         page.get_by_role("link", name="Any time").click()
         page.wait_for_url(site + "/")
         settled(page)
+
+
+def test_a_typo_offers_the_corrected_search(site, page):
+    page.goto(site + "/")
+    search_for(page, "speculatve decodng")
+    suggestion = page.locator(".did-you-mean a")
+    expect(suggestion).to_have_text("speculative decoding")
+    suggestion.click()
+    page.wait_for_url(has_params(q="speculative decoding"))
+    expect(page.locator("#q")).to_have_value("speculative decoding")
+    expect(page.locator(HITS).first).to_contain_text(re.compile("speculative|decod", re.IGNORECASE))
+    expect(page.locator(".did-you-mean")).to_have_count(0)
