@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import push_url
+from markdown_it import MarkdownIt
 
 from papers.indexing import backlog
 from papers.models import Paper
@@ -61,6 +65,18 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
         "like_this": SearchState.from_query({"q": paper.title, "mode": Mode.SEMANTIC}),
     }
     return render(request, "papers/detail.html", context)
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """docs/API.md as a page: the feed and JSON links beside each search point here."""
+    return render(request, "search/api_docs.html", {"docs": _api_docs_html()})
+
+
+@cache
+def _api_docs_html() -> SafeString:
+    text = (settings.BASE_DIR / "docs" / "API.md").read_text()
+    markdown = MarkdownIt("commonmark", {"html": False}).enable("table")  # raw HTML escaped
+    return mark_safe(markdown.render(text))
 
 
 def _did_you_mean(state: SearchState) -> SearchState | None:

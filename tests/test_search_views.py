@@ -600,3 +600,45 @@ def test_the_words_of_a_new_paper_are_suggested_once_it_is_indexed(client, catal
     Paper.objects.create(title="QuokkaNet", abstract="A marsupial network.", source="t", key="q")
     keyword_index.flush()
     assert offered in client.get("/", {"q": "marsupials"}).content.decode()
+
+
+# --- small things -------------------------------------------------------------------------------
+
+
+def test_a_page_past_the_end_does_not_claim_to_be_page_9_of_3(client, catalogue):
+    response = client.get("/?page=9")
+    assert announced(response) == "57 papers"
+    assert "There is no page 9 for this search." in response.content.decode()
+
+
+def test_snippets_cut_from_the_abstract_say_so(client, catalogue):
+    html = client.get("/?q=federated+learning&mode=keyword").content.decode()
+    snippets = re.findall(r'<p class="snippet">(.*?)</p>', html, re.S)
+    assert snippets and all(s.startswith("… ") or s.endswith(" …") for s in snippets[:5])
+
+
+def test_urls_in_an_abstract_are_links(client, catalogue):
+    target = paper(LIFL)
+    url = "https://github.com/example/lifl"
+    Paper.objects.filter(pk=target.pk).update(abstract=f"Code at {url}.")
+    html = client.get(target.get_absolute_url()).content.decode()
+    assert f'<a href="{url}" rel="nofollow">{url}</a>.' in html
+
+
+def test_similar_papers_say_how_similar_they_are(client, catalogue):
+    html = client.get(paper(LIFL).get_absolute_url()).content.decode()
+    closeness = [int(p) for p in re.findall(r"(\d+)% similar", html)]
+    assert len(closeness) == 10 and closeness == sorted(closeness, reverse=True)
+    assert all(0 < p < 100 for p in closeness)
+
+
+def test_the_feed_and_json_links_say_what_they_are_and_link_the_api_docs(client, catalogue):
+    text = page_text(client.get("/?q=kv"))
+    assert (
+        "Atom feed (add it to a feed reader to follow new papers) · JSON (API documentation)"
+        in text
+    )
+    docs = client.get("/api/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "<h1>API</h1>" in html and "<table>" in html and "<code>/api/search</code>" in html

@@ -19,6 +19,17 @@ def marked(text: str | None) -> SafeString:
     return mark_safe(html.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_STOP, "</mark>"))
 
 
+@register.filter
+def snippet(hit) -> SafeString:
+    """The marked fragments of the abstract, with "…" wherever they cut it short."""
+    text = " ".join((hit.snippet_marked or "").split())
+    plain = text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
+    abstract = " ".join(hit.paper.abstract.split())
+    opening = "" if abstract.startswith(plain[:40]) else "… "
+    ending = "" if abstract.endswith(plain[-40:]) else " …"
+    return mark_safe(opening + marked(text) + ending)
+
+
 @register.simple_tag
 def why_matched(hit) -> str:
     """Why a result is listed, in plain words, with the ranks as a tooltip for the curious."""
@@ -72,3 +83,9 @@ def duration(seconds: float) -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.1f} h"
     return f"{round(seconds / 86400)} days"
+
+
+@register.filter
+def closeness(cosine_distance: float) -> str:
+    """How similar a paper is, as a percentage (cosine similarity), for the similar-papers list."""
+    return f"{round((1 - cosine_distance) * 100)}% similar"

@@ -64,6 +64,46 @@ document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
   typedEntry = typed;
 });
 
+// A swap replaces the focused control: put focus back on the same control (a filter) or, after a
+// link (a page, a date preset), on the results heading, never on the page body. Typing keeps it.
+let focusedId = null;
+document.addEventListener("htmx:beforeSwap", () => {
+  const active = document.activeElement;
+  focusedId = active && active.closest("#results") ? active.id || "" : null;
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.target.id !== "results" || focusedId === null) {
+    return;
+  }
+  const again = focusedId && document.getElementById(focusedId);
+  (again || document.getElementById("results-heading")).focus();
+  focusedId = null;
+});
+
+// On a phone the filters open as a panel over the results; "Show N results" closes it.
+function filtersPanel(open) {
+  document.body.classList.toggle("filters-open", open);
+  for (const toggle of document.querySelectorAll(".filters-toggle")) {
+    toggle.setAttribute("aria-expanded", String(open));
+  }
+  const target = open ? document.querySelector("#filters input, #filters select") : document.getElementById("results-heading");
+  if (target) {
+    target.focus();
+  }
+}
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest(".filters-toggle, .show-results a");
+  if (link) {
+    event.preventDefault();
+    filtersPanel(link.classList.contains("filters-toggle"));
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.body.classList.contains("filters-open")) {
+    filtersPanel(false);
+  }
+});
+
 // "/" focuses the search box, unless the user is already typing somewhere.
 document.addEventListener("keydown", (event) => {
   const target = event.target;
