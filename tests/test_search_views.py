@@ -635,7 +635,7 @@ def test_similar_papers_say_how_similar_they_are(client, catalogue):
 def test_the_feed_and_json_links_say_what_they_are_and_link_the_api_docs(client, catalogue):
     text = page_text(client.get("/?q=kv"))
     assert (
-        "Atom feed (add it to a feed reader to follow new papers) · JSON (API documentation)"
+        "Atom feed (add it to a feed reader to follow new papers) · JSON ( API documentation )"
         in text
     )
     docs = client.get("/api/")
