@@ -641,4 +641,4 @@ def test_the_feed_and_json_links_say_what_they_are_and_link_the_api_docs(client,
     docs = client.get("/api/")
     assert docs.status_code == 200
     html = docs.content.decode()
-    assert "<h1>API</h1>" in html and "<table>" in html and "<code>/api/search</code>" in html
+    assert "<h1>API</h1>" in html and "<table>" in html and "<code>GET /api/search</code>" in html
