@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from papers.models import KeywordDoc, KeywordPostings, KeywordSegment
+from papers.models import KeywordDoc, KeywordPostings, KeywordSegment, Word
 
 DOC = KeywordDoc._meta.db_table
 POSTINGS = KeywordPostings._meta.db_table
@@ -55,6 +55,15 @@ TXID = "pg_current_xact_id()::text::bigint"
 # Enough for WRITE_POSTINGS to group a FLUSH_LIMIT segment in memory: at the default 4 MB it
 # spilled to disk from about 2,000 papers on.
 FLUSH_WORK_MEM = "128MB"
+# The papers' words as written, lower-cased, for "did you mean" (papers.models.Word). Letters
+# only: a suggestion is a word, not a number or a formula.
+WRITE_WORDS = f"""
+INSERT INTO {Word._meta.db_table} (word)
+SELECT DISTINCT w FROM papers_paper p,
+  regexp_split_to_table(lower(p.title || ' ' || p.abstract), '[^a-z]+') w
+WHERE p.id = ANY(%(ids)s) AND length(w) BETWEEN 3 AND 40
+ON CONFLICT DO NOTHING
+"""
 
 
 def flush(paper_ids: Sequence[int] | None = None, *, limit: int = FLUSH_LIMIT) -> int:
@@ -80,6 +89,7 @@ def flush(paper_ids: Sequence[int] | None = None, *, limit: int = FLUSH_LIMIT) -
         segment = KeywordSegment.objects.create(papers=len(ids), postings=cursor.fetchone()[0])
         cursor.execute("SELECT set_config('work_mem', %s, true)", [FLUSH_WORK_MEM])
         cursor.execute(WRITE_POSTINGS, {"segment": segment.pk, "ids": ids})
+        cursor.execute(WRITE_WORDS, {"ids": ids})
         cursor.execute(
             f"UPDATE {DOC} SET segment_id = %s, txid = {TXID} WHERE paper_id = ANY(%s)",
             [segment.pk, ids],

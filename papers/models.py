@@ -170,6 +170,8 @@ class Paper(models.Model):
                 condition=Q(embedding_attempts__gt=0),
             ),
             models.Index(fields=["embedded_at"], name="paper_embedded_at"),
+            # The search page names the sources by a skip scan of this (search.catalogue).
+            models.Index(fields=["source"], name="paper_source"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),
@@ -243,6 +245,20 @@ class KeywordPostings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lexeme} in segment {self.segment_id}"
+
+
+class Word(models.Model):
+    """A word of the catalogue's titles and abstracts, lower-cased as written (not stemmed): the
+    vocabulary "did you mean" suggests from (search.spelling), by trigram similarity. Written
+    by keyword_index.flush with the postings; never pruned, so a word may outlive its papers."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(OpClass("word", name="gin_trgm_ops"), name="word_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class KeywordDoc(models.Model):

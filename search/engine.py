@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 import numpy as np
 from django.conf import settings
@@ -91,6 +92,7 @@ class Results:
     exhaustive: bool = True
     total_approximate: bool = False  # a typed phrase was checked only as far as this page
     catalogue_size: int = 0  # papers in the catalogue, counted without a scan
+    published_range: tuple[date, date] | None = None  # the catalogue's first and last dates
     not_indexed: int = 0  # papers not yet searchable by meaning
     similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
@@ -125,6 +127,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
                 results = _fused(cursor, query, docs, with_facets)
     results.similar_titles = any(h.similar_title for h in results.hits)
     results.catalogue_size = docs.alive
+    results.published_range = docs.published_range()
     return results
 
 

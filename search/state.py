@@ -35,11 +35,23 @@ DATE_FORMS = (
 
 
 class Mode(TextChoices):
-    """How a query matches: the labels are the page's."""
+    """How a query matches: the labels are the page's, named for what each mode does."""
 
-    HYBRID = "hybrid", "Words and meaning"
-    KEYWORD = "keyword", "Exact words"
-    SEMANTIC = "semantic", "Meaning only"
+    HYBRID = "hybrid", "Best match"
+    KEYWORD = "keyword", "Contains your words"
+    SEMANTIC = "semantic", "Similar in meaning"
+
+    @property
+    def description(self) -> str:
+        """A newcomer's explanation of the mode, shown under its label."""
+        return MODE_DESCRIPTIONS[self.value]
+
+
+MODE_DESCRIPTIONS = {
+    "hybrid": "Papers with your words first, then papers about the same idea in other words.",
+    "keyword": "Your words or their forms (train, trained, training); quotes for an exact phrase.",
+    "semantic": "Papers about the same idea, whatever words they use.",
+}
 
 
 class Sort(TextChoices):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.search_page, name="search"),
     path("papers/<int:pk>/", views.paper_page, name="paper-short"),
     path("papers/<int:pk>/<str:slug>/", views.paper_page, name="paper"),
+    path("api/", views.api_docs, name="api-docs"),
     path("api/search", api.search_api, name="api-search"),
     path("api/papers/<int:pk>", api.paper_api, name="api-paper"),
     path("feed.atom", SearchFeed(), name="feed"),

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import cache
+from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import push_url
+from markdown_it import MarkdownIt
 
 from papers.indexing import backlog
 from papers.models import Paper
+from search.catalogue import describe
 from search.engine import search
 from search.similar import similar_papers
+from search.spelling import suggest
 from search.state import Mode, SearchState, Sort
 
 
@@ -27,7 +34,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "canonical_url": canonical,
         "modes": Mode,
         "sorts": Sort,
-        "presets": _date_presets(),
+        "presets": _date_presets(results.published_range),
+        "did_you_mean": _did_you_mean(state),
     }
     status = 400 if state.errors else 200
     # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
@@ -36,6 +44,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         response = push_url(response, canonical)
     else:
         context["index_status"] = backlog(results.catalogue_size)
+        context["catalogue"] = describe(results.catalogue_size, results.published_range)
         response = render(request, "search/index.html", context, status=status)
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))
@@ -50,6 +59,7 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
     context = {
         "paper": paper,
         "similar": similar_papers(paper),
+        "came_from": _search_it_came_from(request),
         # Searches the page links to: the organization's papers, and papers like this one.
         "organization_papers": SearchState(orgs=(org.slug,)) if org else None,
         "like_this": SearchState.from_query({"q": paper.title, "mode": Mode.SEMANTIC}),
@@ -57,10 +67,45 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
     return render(request, "papers/detail.html", context)
 
 
-def _date_presets() -> list[tuple[str, str]]:
-    today = timezone.localdate()
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """docs/API.md as a page: the feed and JSON links beside each search point here."""
+    return render(request, "search/api_docs.html", {"docs": _api_docs_html()})
+
+
+@cache
+def _api_docs_html() -> SafeString:
+    text = (settings.BASE_DIR / "docs" / "API.md").read_text()
+    markdown = MarkdownIt("commonmark", {"html": False}).enable("table")  # raw HTML escaped
+    return mark_safe(markdown.render(text))
+
+
+def _did_you_mean(state: SearchState) -> SearchState | None:
+    """The same search with its unknown words corrected, in every mode (search.spelling)."""
+    corrected = suggest(state.q) if state.q else None
+    return state.with_changes(q=corrected) if corrected else None
+
+
+def _search_it_came_from(request: HttpRequest) -> SearchState | None:
+    """The search whose results linked to this page (its Referer), for the link back to them.
+
+    Rebuilt through SearchState, so the link is always a canonical search URL of this site.
+    """
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc != request.get_host() or referer.path != reverse("search"):
+        return None
+    state = SearchState.from_query(QueryDict(referer.query))
+    return None if state.errors else state
+
+
+def _date_presets(published_range: tuple[date, date] | None) -> list[tuple[str, str]]:
+    """Recent periods counted back from the catalogue's newest paper, not from today: a catalogue
+    months behind would otherwise offer "last 7 days" with nothing in it. Each holds at least
+    that newest paper; none is offered when no paper has a date."""
+    if published_range is None:
+        return []
+    newest = published_range[1]
     return [
-        ("Last 7 days", (today - timedelta(days=7)).isoformat()),
-        ("Last 30 days", (today - timedelta(days=30)).isoformat()),
-        ("Last year", (today - timedelta(days=365)).isoformat()),
+        ("Newest week", (newest - timedelta(days=6)).isoformat()),
+        ("Newest month", (newest - timedelta(days=29)).isoformat()),
+        ("Newest year", (newest - timedelta(days=364)).isoformat()),
     ]

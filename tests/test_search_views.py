@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
+from papers import keyword_index
 from papers.models import Paper
 from tests.catalogue import INFINITE, LIFL, paper
 
@@ -56,8 +57,13 @@ def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
     assert response.status_code == 200
     assert hit_titles(response)[0].startswith(LIFL)
     html = response.content.decode()
-    assert "keyword #1 · meaning #1" in html
-    assert "(top matches)" in announced(response)
+    # In plain words (the words it contains), the ranks in the tooltip.
+    assert re.search(
+        r'<p class="why small">Why: <span title="Ranked #1 by words and #1 by meaning">'
+        r"contains ‘\w+’(, ‘\w+’)* · close in meaning</span></p>",
+        unescape(html),
+    ), html[html.index('class="why') - 50 :][:400]
+    assert "these are the" in html and "closest to your words" in html
     assert '<input id="q" name="q" type="search" value="aggregating model updates' in html
 
 
@@ -125,7 +131,7 @@ def test_a_phrase_nothing_contains_says_it_shows_the_closest_in_meaning(client, 
 def test_a_typo_says_it_shows_similar_titles(client, catalogue):
     html = client.get("/?q=DistAtention&mode=keyword").content.decode()
     assert "No exact matches for “DistAtention”; showing titles that look similar." in html
-    assert "similar title #1" in html
+    assert 'Ranked #1 by words">its title looks like what you typed<' in html
 
 
 def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catalogue):
@@ -133,9 +139,11 @@ def test_it_says_how_many_papers_are_not_yet_searchable_by_meaning(client, catal
     Paper.objects.filter(pk=target.pk).update(abstract=target.abstract + " (edited)")
     response = client.get("/?q=DistAttention")
     html = response.content.decode()
-    assert "1 paper not yet searchable by meaning" in html
+    assert "1 paper can only be found by its words for now" in html
     assert hit_titles(response)[0] == target.title
-    assert "Why: keyword #1</p>" in html  # no meaning rank: its vector is stale
+    # No meaning rank: its vector is stale.
+    assert 'Why: <span title="Ranked #1 by words">contains' in html
+    assert "close in meaning</span></p>" not in html.split('class="why')[1]
 
 
 # --- htmx ---------------------------------------------------------------------------------------
@@ -336,7 +344,7 @@ def test_the_paper_page_shows_the_paper(client, catalogue):
     assert f"<h1>{target.title}</h1>" in html
     assert '<time datetime="2024-01-05">Jan 5, 2024</time>' in html
     assert '<a href="/?org=acme">Acme Research</a>' in html
-    assert "13 authors" in html and "▲ 2 upvotes" in html
+    assert "13 authors" in html and ">2 upvotes</span>" in html
     url = f"http://testserver/papers/{target.pk}/{target.slug}/"
     assert f'<link rel="canonical" href="{url}">' in html
     assert f'value="{url}"' in html
@@ -477,11 +485,19 @@ def test_junk_input_never_causes_a_500(client, catalogue, query):
         assert client.get(f"{path}?{query}").status_code in (200, 400), path
 
 
-def test_the_date_presets_link_to_recent_dates(client, catalogue):
+def test_the_date_presets_count_back_from_the_newest_paper(client, catalogue):
     html = client.get("/?q=kv").content.decode()
-    week_ago = (timezone.localdate() - timedelta(days=7)).isoformat()
-    assert f'href="/?q=kv&amp;from={week_ago}"' in html
-    assert ">Last 7 days<" in html and ">Last 30 days<" in html and ">Last year<" in html
+    newest = catalogue_dates()[1]
+    week = (newest - timedelta(days=6)).isoformat()
+    assert f'href="/?q=kv&amp;from={week}"' in html
+    assert ">Newest week<" in html and ">Newest month<" in html and ">Newest year<" in html
+    assert f"Counted back from the newest paper, {newest:%b} {newest.day}, {newest:%Y}:" in html
+
+
+def test_no_date_presets_are_offered_when_no_paper_has_a_date(client, catalogue):
+    Paper.objects.update(published=None)
+    html = client.get("/").content.decode()
+    assert "Newest week" not in html and "Counted back" not in html
 
 
 def test_a_date_range_is_applied_from_the_url(client, catalogue):
@@ -500,8 +516,129 @@ def test_a_date_range_is_applied_from_the_url(client, catalogue):
 
 def test_the_search_page_says_how_much_of_the_catalogue_is_searchable_by_meaning(client, catalogue):
     text = " ".join(unescape(client.get("/").content.decode()).split())
-    assert "57 papers in the catalogue · 57 searchable by meaning" in text
+    assert (
+        "57 papers in the catalogue · all can be found by meaning as well as by their words" in text
+    )
     Paper.objects.filter(title__startswith="LIFL").update(abstract="Rewritten, not yet embedded.")
     Paper.objects.filter(title__startswith="POLCA").update(embedding_attempts=99, embedding_hash="")
     text = " ".join(unescape(client.get("/").content.decode()).split())
-    assert "55 searchable by meaning · 1 being indexed · 1 failed to index" in text
+    assert (
+        "55 can be found by meaning so far (the rest by their words) · 1 being indexed by meaning"
+        " · 1 failed to index"
+    ) in text
+
+
+def page_text(response) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+
+
+def test_the_search_page_says_what_the_catalogue_holds_and_what_each_mode_does(client, catalogue):
+    text = page_text(client.get("/"))
+    first, last = catalogue_dates()
+    span = f"from {first:%B %Y} to {last:%B %Y}"
+    assert f"Search 57 research papers from Hugging Face Daily Papers, published {span}" in text
+    assert "Best match Papers with your words first, then papers about the same idea" in text
+    assert "Contains your words Your words or their forms (train, trained, training)" in text
+    assert "Similar in meaning Papers about the same idea, whatever words they use." in text
+
+
+def test_the_catalogue_names_each_source_once(client, catalogue):
+    Paper.objects.filter(title__startswith="LIFL").update(source="arxiv-oai")
+    Paper.objects.filter(title__startswith="POLCA").update(source="arxiv-jsonl")
+    text = page_text(client.get("/"))
+    assert "from arXiv and Hugging Face Daily Papers, published" in text
+
+
+def catalogue_dates():
+    dates = Paper.objects.exclude(published=None).values_list("published", flat=True)
+    return min(dates), max(dates)
+
+
+@pytest.mark.parametrize(
+    "referer, link",
+    [
+        ("http://testserver/?q=kv+cache&mode=keyword", 'href="/?q=kv+cache&amp;mode=keyword"'),
+        ("http://testserver/?mode=KEYWORD&q=kv+cache", 'href="/?q=kv+cache&amp;mode=keyword"'),
+        ("http://elsewhere.example/?q=kv+cache", '<a href="/">← Search papers'),
+        ("http://testserver/api/search?q=kv+cache", '<a href="/">← Search papers'),
+        ("http://testserver/?from=2024-13", '<a href="/">← Search papers'),
+    ],
+)
+def test_the_paper_page_links_back_to_the_search_it_came_from(client, catalogue, referer, link):
+    """Only this site's search page counts, rebuilt as its canonical URL; else a new search."""
+    response = client.get(paper(LIFL).get_absolute_url(), headers={"Referer": referer})
+    html = response.content.decode()
+    assert link in html
+    assert ("Back to results for “kv cache”" in html) == ("?q=" in link)
+
+
+# --- did you mean -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_unknown_words_get_a_did_you_mean_link_in_every_mode(client, catalogue, mode):
+    response = client.get("/", {"q": "speculatve decodng", "mode": mode}, follow=True)
+    html = response.content.decode()
+    corrected = escape(f"/?q=speculative+decoding{'' if mode == 'hybrid' else '&mode=' + mode}")
+    assert f'Did you mean <a href="{corrected}">speculative decoding</a>?' in html
+
+
+def test_did_you_mean_keeps_known_words_syntax_and_filters(client, catalogue):
+    html = client.get("/", {"q": '"distribted trainng" -survey', "org": "acme"}).content.decode()
+    corrected = escape("/?" + urlencode({"q": '"distributed training" -survey', "org": "acme"}))
+    assert f'<a href="{corrected}">' in html
+
+
+@pytest.mark.parametrize("q", ["distributed training", "kv cache OR speculative", "qwzxjvkq"])
+def test_no_did_you_mean_when_every_word_is_known_or_nothing_is_near(client, catalogue, q):
+    assert "Did you mean" not in client.get("/", {"q": q}).content.decode()
+
+
+def test_the_words_of_a_new_paper_are_suggested_once_it_is_indexed(client, catalogue):
+    offered = '">marsupial</a>?'
+    assert offered not in client.get("/", {"q": "marsupials"}).content.decode()
+    Paper.objects.create(title="QuokkaNet", abstract="A marsupial network.", source="t", key="q")
+    keyword_index.flush()
+    assert offered in client.get("/", {"q": "marsupials"}).content.decode()
+
+
+# --- small things -------------------------------------------------------------------------------
+
+
+def test_a_page_past_the_end_does_not_claim_to_be_page_9_of_3(client, catalogue):
+    response = client.get("/?page=9")
+    assert announced(response) == "57 papers"
+    assert "There is no page 9 for this search." in response.content.decode()
+
+
+def test_snippets_cut_from_the_abstract_say_so(client, catalogue):
+    html = client.get("/?q=federated+learning&mode=keyword").content.decode()
+    snippets = re.findall(r'<p class="snippet">(.*?)</p>', html, re.S)
+    assert snippets and all(s.startswith("… ") or s.endswith(" …") for s in snippets[:5])
+
+
+def test_urls_in_an_abstract_are_links(client, catalogue):
+    target = paper(LIFL)
+    url = "https://github.com/example/lifl"
+    Paper.objects.filter(pk=target.pk).update(abstract=f"Code at {url}.")
+    html = client.get(target.get_absolute_url()).content.decode()
+    assert f'<a href="{url}" rel="nofollow">{url}</a>.' in html
+
+
+def test_similar_papers_say_how_similar_they_are(client, catalogue):
+    html = client.get(paper(LIFL).get_absolute_url()).content.decode()
+    closeness = [int(p) for p in re.findall(r"(\d+)% similar", html)]
+    assert len(closeness) == 10 and closeness == sorted(closeness, reverse=True)
+    assert all(0 < p < 100 for p in closeness)
+
+
+def test_the_feed_and_json_links_say_what_they_are_and_link_the_api_docs(client, catalogue):
+    text = page_text(client.get("/?q=kv"))
+    assert (
+        "Atom feed (add it to a feed reader to follow new papers) · JSON ( API documentation )"
+        in text
+    )
+    docs = client.get("/api/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "<h1>API</h1>" in html and "<table>" in html and "<code>GET /api/search</code>" in html

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import re
+
 from django import template
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from search.sql import HIGHLIGHT_START, HIGHLIGHT_STOP
@@ -15,6 +17,44 @@ def marked(text: str | None) -> SafeString:
     """Escape text from the database, then turn the highlight sentinels into <mark> tags."""
     html = escape(text or "")
     return mark_safe(html.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_STOP, "</mark>"))
+
+
+@register.filter
+def snippet(hit) -> SafeString:
+    """The marked fragments of the abstract, with "…" wherever they cut it short."""
+    text = " ".join((hit.snippet_marked or "").split())
+    plain = text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
+    abstract = " ".join(hit.paper.abstract.split())
+    opening = "" if abstract.startswith(plain[:40]) else "… "
+    ending = "" if abstract.endswith(plain[-40:]) else " …"
+    return mark_safe(opening + marked(text) + ending)
+
+
+@register.simple_tag
+def why_matched(hit) -> str:
+    """Why a result is listed, in plain words, with the ranks as a tooltip for the curious."""
+    reasons = []
+    if hit.keyword_rank and hit.similar_title:
+        reasons.append("its title looks like what you typed")
+    elif hit.keyword_rank:
+        words = _marked_words(f"{hit.title_marked or ''} {hit.snippet_marked or ''}")
+        quoted = ", ".join(f"‘{word}’" for word in words[:3])
+        reasons.append(f"contains {quoted}" if quoted else "contains your words")
+    if hit.semantic_rank:
+        reasons.append("close in meaning")
+    ranks = [f"#{hit.keyword_rank} by words" if hit.keyword_rank else "",
+             f"#{hit.semantic_rank} by meaning" if hit.semantic_rank else ""]  # fmt: skip
+    detail = "Ranked " + " and ".join(r for r in ranks if r)
+    return format_html('<span title="{}">{}</span>', detail, " · ".join(reasons))
+
+
+def _marked_words(text: str) -> list[str]:
+    """The distinct highlighted words of a marked title or snippet, in order, any case once."""
+    found = re.findall(f"{re.escape(HIGHLIGHT_START)}(.*?){re.escape(HIGHLIGHT_STOP)}", text)
+    distinct: dict[str, str] = {}
+    for word in found:
+        distinct.setdefault(word.lower(), word)
+    return list(distinct.values())
 
 
 @register.simple_tag
@@ -43,3 +83,9 @@ def duration(seconds: float) -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.1f} h"
     return f"{round(seconds / 86400)} days"
+
+
+@register.filter
+def closeness(cosine_distance: float) -> str:
+    """How similar a paper is, as a percentage (cosine similarity), for the similar-papers list."""
+    return f"{round((1 - cosine_distance) * 100)}% similar"

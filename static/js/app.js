@@ -37,6 +37,73 @@ document.addEventListener("htmx:historyRestore", () => {
   }
 });
 
+// Typing searches as you go, but one word at a time must not fill the history: a search made by
+// typing replaces the entry of the one typed just before it. A pause of a second settles a search
+// (the next keystroke starts a new entry); a submit, a filter or a page always adds one.
+const SETTLE_MS = 1000;
+let typedEntry = false; // whether the current history entry holds a search still being typed
+let lastKeystroke = 0;
+document.addEventListener("input", (event) => {
+  if (event.target.id !== "q") {
+    return;
+  }
+  if (Date.now() - lastKeystroke > SETTLE_MS) {
+    typedEntry = false;
+  }
+  lastKeystroke = Date.now();
+});
+document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+  const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  const typed = Boolean(trigger && trigger.type === "input");
+  const history = event.detail.history;
+  // Pressing Enter on the results already shown must not add a second, identical entry either.
+  const same = history.path === location.pathname + location.search;
+  if (history.type === "push" && ((typed && typedEntry) || same)) {
+    history.type = "replace";
+  }
+  typedEntry = typed;
+});
+
+// A swap replaces the focused control: put focus back on the same control (a filter) or, after a
+// link (a page, a date preset), on the results heading, never on the page body. Typing keeps it.
+let focusedId = null;
+document.addEventListener("htmx:beforeSwap", () => {
+  const active = document.activeElement;
+  focusedId = active && active.closest("#results") ? active.id || "" : null;
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.target.id !== "results" || focusedId === null) {
+    return;
+  }
+  const again = focusedId && document.getElementById(focusedId);
+  (again || document.getElementById("results-heading")).focus();
+  focusedId = null;
+});
+
+// On a phone the filters open as a panel over the results; "Show N results" closes it.
+function filtersPanel(open) {
+  document.body.classList.toggle("filters-open", open);
+  for (const toggle of document.querySelectorAll(".filters-toggle")) {
+    toggle.setAttribute("aria-expanded", String(open));
+  }
+  const target = open ? document.querySelector("#filters input, #filters select") : document.getElementById("results-heading");
+  if (target) {
+    target.focus();
+  }
+}
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest(".filters-toggle, .show-results a");
+  if (link) {
+    event.preventDefault();
+    filtersPanel(link.classList.contains("filters-toggle"));
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.body.classList.contains("filters-open")) {
+    filtersPanel(false);
+  }
+});
+
 // "/" focuses the search box, unless the user is already typing somewhere.
 document.addEventListener("keydown", (event) => {
   const target = event.target;
@@ -48,6 +115,16 @@ document.addEventListener("keydown", (event) => {
       box.focus();
       box.select();
     }
+  }
+});
+
+// "Back to results" goes back in history when that is where the page came from: the browser then
+// restores the results as they were, scrolled where the reader left them.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a[data-back]");
+  if (link && document.referrer === link.href && history.length > 1 && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+    event.preventDefault();
+    history.back();
   }
 });
 
