@@ -18,7 +18,10 @@ def search_api(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "query": state.to_dict(),
+            # Strong matches; a search by meaning also lists loosely related papers after them
+            # (by relevance), counted apart (docs/API.md).
             "total": results.total,
+            "loosely_related": results.loose,
             # True when a typed phrase was checked only as far as this page: then the total is
             # the checked matches plus the expected share of the rest.
             "total_approximate": results.total_approximate,
@@ -85,6 +88,7 @@ def _hit_json(request: HttpRequest, hit: Hit) -> dict:
         "score": hit.score,
         "keyword_rank": hit.keyword_rank,
         "semantic_rank": hit.semantic_rank,
+        "strong": hit.strong,
     }
 
 

@@ -64,6 +64,7 @@ class Hit:
     similar_title: bool  # matched by title similarity (a typo), not by full text
     title_marked: str | None  # the title with matched terms between HIGHLIGHT_START/STOP
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
+    strong: bool = True  # a strong match; False: loosely related (search.sql.SORT_ORDER)
 
 
 @dataclass
@@ -85,7 +86,7 @@ class CategoryFacet:
 class Results:
     state: SearchState
     hits: list[Hit]
-    total: int
+    total: int  # strong matches (every match, for keyword search and browsing)
     facets: list[OrgFacet] = field(default_factory=list)
     category_facets: list[CategoryFacet] = field(default_factory=list)
     # Whether the candidates (total, facet counts) are every match, or by meaning the top ones.
@@ -96,6 +97,12 @@ class Results:
     not_indexed: int = 0  # papers not yet searchable by meaning
     similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
+    listed: int = 0  # papers the pages run through: by relevance, the loose ones too
+
+    @property
+    def loose(self) -> int:
+        """Loosely related papers listed after the strong matches."""
+        return max(0, self.listed - self.total)
 
     @property
     def page_size(self) -> int:
@@ -103,7 +110,7 @@ class Results:
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
+        return max(1, math.ceil(max(self.listed, self.total) / self.page_size))
 
     @property
     def first_index(self) -> int:
@@ -222,7 +229,7 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
         | HEADLINE_PARAMS,
     )
     hits = [_hit(row) for row in _named_rows(cursor)]
-    results = Results(state=query.state, hits=hits, total=found.total)
+    results = Results(state=query.state, hits=hits, total=found.total, listed=found.total)
     results.total_approximate = found.approximate
     if with_facets:
         _add_facets(results, *_org_counts(cursor, found.facet_orgs))
@@ -303,8 +310,11 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     cursor.execute(*sql.page(with_facets=with_facets))
     rows = list(_named_rows(cursor))
     hits = [_hit(row) for row in rows]
-    total = rows[0]["total"] if rows else _count_when_past_the_end(cursor, sql, state)
-    results = Results(state=state, hits=hits, total=total, exhaustive=False)
+    if rows:
+        total, listed = rows[0]["total"], rows[0]["listed"]
+    else:
+        total, listed = _count_when_past_the_end(cursor, sql, state)
+    results = Results(state=state, hits=hits, total=total, exhaustive=False, listed=listed)
     if with_facets:
         first = rows[0] if rows else None
         orgs, categories, not_indexed = (
@@ -415,8 +425,9 @@ def _keyword_candidates(
         similar = _typo(cursor, query, docs, filters, matches.has_terms)
         ids, scores = keyword.top(cursor, similar, query.depth, docs)
         return KeywordCandidates(
-            tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids))
-        )
+            tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids)),
+            idf_sum=matches.idf_sum,
+        )  # fmt: skip
     ids, scores = keyword.top(cursor, matches, query.depth, docs)
     match_ids = None
     if query.strict:
@@ -429,14 +440,16 @@ def _keyword_candidates(
         tuple(scores.tolist()),
         matched_any=True,
         match_ids=match_ids,
+        idf_sum=matches.idf_sum,
     )
 
 
-def _count_when_past_the_end(cursor, sql: FusedSQL, state: SearchState) -> int:
+def _count_when_past_the_end(cursor, sql: FusedSQL, state: SearchState) -> tuple[int, int]:
+    """(strong matches, papers listed) of a page past the last."""
     if state.page == 1:
-        return 0
+        return 0, 0
     cursor.execute(*sql.count())
-    return cursor.fetchone()[0]
+    return cursor.fetchone()
 
 
 # --- shared -------------------------------------------------------------------------------------
@@ -505,7 +518,7 @@ def _hit(row: dict) -> Hit:
     score = None if row["score"] is None else float(row["score"])
     return Hit(
         paper, score, row["keyword_rank"], row["semantic_rank"], row["similar_title"],
-        row["title_marked"], row["snippet_marked"],
+        row["title_marked"], row["snippet_marked"], row.get("strong", True),
     )  # fmt: skip
 
 

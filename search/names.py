@@ -64,15 +64,17 @@ def pinned_first(fusion: str, named: str) -> str:
     """The fused candidates with the named papers (the ids of CTE `named`) added when missing
     and scored above every other, so that they come first by relevance, whatever the fusion; a
     date or upvote sort still orders them among the rest. `fusion` names the CTE holding the
-    unpinned candidates (id, keyword_rank, semantic_rank, score, similar_title)."""
+    unpinned candidates (id, keyword_rank, semantic_rank, score, similar_title, strong); a named
+    paper is a strong match."""
     return f"""
         SELECT u.id, u.keyword_rank, u.semantic_rank,
                CASE WHEN u.id IN (SELECT id FROM {named}) THEN t.best + 1 + coalesce(u.score, 0)
                     ELSE u.score END AS score,
-               u.similar_title
+               u.similar_title,
+               u.strong OR u.id IN (SELECT id FROM {named}) AS strong
         FROM (
-            SELECT id, keyword_rank, semantic_rank, score, similar_title FROM {fusion}
+            SELECT id, keyword_rank, semantic_rank, score, similar_title, strong FROM {fusion}
             UNION ALL
-            SELECT n.id, NULL::bigint, NULL::bigint, NULL::float8, false FROM {named} n
+            SELECT n.id, NULL::bigint, NULL::bigint, NULL::float8, false, true FROM {named} n
             WHERE n.id NOT IN (SELECT id FROM {fusion})
         ) u, (SELECT coalesce(max(score), 0) AS best FROM {fusion}) t"""

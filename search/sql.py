@@ -28,18 +28,32 @@ SNIPPET_OPTIONS = (
 )
 TITLE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, HighlightAll=true"
 # How hybrid search fuses its two candidate lists (Tuning.fusion). "convex": a weighted sum of
-# the keyword score divided by the best keyword score and the cosine similarity rescaled to 0..1
-# over the semantic candidates; it beat rank fusion on judged queries (docs/RELEVANCE.md).
-# "rrf": reciprocal rank fusion, sum of weight / (k + rank).
+# the keyword score and the cosine similarity rescaled to 0..1 over the semantic candidates; it
+# beat rank fusion on judged queries (docs/RELEVANCE.md). The keyword score is divided by the
+# best keyword score, or by keyword_strength x the query's idf sum when that is larger: a best
+# match that holds only the query's common words (many, large, model) covers little of its
+# weight, and no longer takes the whole keyword share and the first place from the papers that
+# match the idea. "rrf": reciprocal rank fusion, sum of weight / (k + rank).
 FUSED_SCORE = {
     "convex": """
-        %(keyword_weight)s * coalesce(k.score / nullif(max(k.score) OVER (), 0), 0)
+        %(keyword_weight)s * coalesce(k.score / nullif(
+            greatest(max(k.score) OVER (), %(keyword_strength)s * %(idf_sum)s), 0), 0)
         + %(semantic_weight)s * CASE WHEN s.id IS NULL THEN 0 ELSE coalesce(
             (s.similarity - min(s.similarity) OVER ())
             / nullif(max(s.similarity) OVER () - min(s.similarity) OVER (), 0), 1) END""",
     "rrf": """
         coalesce(%(keyword_weight)s / (%(rrf_k)s + k.rank), 0)
         + coalesce(%(semantic_weight)s / (%(rrf_k)s + s.rank), 0)""",
+}
+# A strong match scores at least strong_score in the fusion (by meaning alone: strong_similarity
+# of cosine similarity); the other candidates are loosely related. By relevance the loose follow
+# the strong (the score orders them so); the other sorts, the counts, the facets and the feed
+# take the strong only, or a date sort would list the catalogue (docs/RELEVANCE.md, "Where the
+# list ends").
+STRONG = {
+    "convex": "score >= %(strong_score)s",
+    "rrf": "(keyword_rank IS NOT NULL AND NOT similar_title)"
+    " OR similarity >= %(strong_similarity)s",
 }
 SORT_ORDER = {
     "relevance": "f.score DESC, p.id",
@@ -62,8 +76,9 @@ class Tuning:
     semantic_weight: float
     rrf_k: int
     depth: int
-    min_similarity: float
-    min_semantic: int
+    keyword_strength: float
+    strong_score: float
+    strong_similarity: float
     noise_floor: float
     keyword: KeywordTuning
 
@@ -75,8 +90,9 @@ class Tuning:
             semantic_weight=settings.SEARCH_SEMANTIC_WEIGHT,
             rrf_k=settings.SEARCH_RRF_K,
             depth=settings.SEARCH_CANDIDATE_DEPTH,
-            min_similarity=settings.SEARCH_SEMANTIC_MIN_SIMILARITY,
-            min_semantic=settings.SEARCH_SEMANTIC_MIN_RESULTS,
+            keyword_strength=settings.SEARCH_KEYWORD_STRENGTH,
+            strong_score=settings.SEARCH_STRONG_SCORE,
+            strong_similarity=settings.SEARCH_STRONG_SIMILARITY,
             noise_floor=settings.SEARCH_SEMANTIC_NOISE_FLOOR,
             keyword=KeywordTuning(
                 k1=settings.SEARCH_BM25_K1,
@@ -97,6 +113,7 @@ class KeywordCandidates:
     similar_title: bool = False  # titles that look like the query (a typo), not word matches
     matched_any: bool = False  # a paper within the filters has a typed word
     match_ids: tuple[int, ...] | None = None  # typed syntax in hybrid: meaning ranks only these
+    idf_sum: float = 0.0  # the query's weight (search.keyword.KeywordMatches.idf_sum)
     # (FusedSQL.only_ids carries them to the SQL)
 
 
@@ -135,15 +152,17 @@ class FusedSQL:
         sql = f"""
         {self._with()}
         , page AS (
-            SELECT f.id, f.score, f.keyword_rank, f.semantic_rank, f.similar_title,
-                   count(*) OVER () AS total,
+            SELECT f.id, f.score, f.keyword_rank, f.semantic_rank, f.similar_title, f.strong,
+                   count(*) FILTER (WHERE f.strong) OVER () AS total,
+                   count(*) OVER () AS listed,
                    row_number() OVER (ORDER BY {SORT_ORDER[self.sort]}) AS position
             FROM fused f JOIN {PAPER} p ON p.id = f.id
+            WHERE {self._listed()}
             ORDER BY position
             LIMIT %(limit)s OFFSET %(offset)s
         )
         SELECT {HIT_COLUMNS}, pg.score, pg.keyword_rank, pg.semantic_rank, pg.similar_title,
-               {self._headlines()}, pg.total, {facets}
+               pg.strong, {self._headlines()}, pg.total, pg.listed, {facets}
         FROM page pg JOIN {PAPER} p ON p.id = pg.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
         ORDER BY pg.position
@@ -164,7 +183,10 @@ class FusedSQL:
         return sql, self.params()
 
     def count(self) -> tuple[str, dict]:
-        return f"{self._with()} SELECT count(*) FROM fused", self.params()
+        """The strong matches, and the papers listed (by relevance, the loose ones too)."""
+        sql = f"""{self._with()}
+        SELECT count(*) FILTER (WHERE f.strong), count(*) FROM fused f WHERE {self._listed()}"""
+        return sql, self.params()
 
     def facets(self) -> tuple[str, dict]:
         """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
@@ -205,14 +227,15 @@ class FusedSQL:
             LIMIT %(depth)s
         ),
         semantic AS (
-            -- The nearest few always count; past them, only papers close enough in meaning.
             SELECT id, 1 - distance AS similarity, rank FROM (
                 SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank
                 FROM nearest
             ) ranked
             WHERE {self._not_noise()}
-              AND (rank <= %(min_semantic)s OR distance <= 1 - %(min_similarity)s)
         )"""
+
+    def _listed(self) -> str:
+        return "TRUE" if self.sort == "relevance" else "f.strong"
 
     def _not_noise(self) -> str:
         """Gibberish or an off-topic query matches nothing by meaning: when no word matched and
@@ -243,14 +266,20 @@ class FusedSQL:
     def _fusion(self) -> str:
         if self.keyword is not None:
             return f"""
-            SELECT coalesce(k.id, s.id) AS id, k.rank AS keyword_rank, s.rank AS semantic_rank,
-                   {FUSED_SCORE[self.tuning.fusion]} AS score,
-                   coalesce(k.similar_title, false) AS similar_title
-            FROM (SELECT * FROM keyword WHERE rank <= %(depth)s) k
-            FULL OUTER JOIN semantic s ON s.id = k.id"""
+            SELECT id, keyword_rank, semantic_rank, score, similar_title,
+                   coalesce({STRONG[self.tuning.fusion]}, false) AS strong
+            FROM (
+                SELECT coalesce(k.id, s.id) AS id, k.rank AS keyword_rank,
+                       s.rank AS semantic_rank, s.similarity,
+                       {FUSED_SCORE[self.tuning.fusion]} AS score,
+                       coalesce(k.similar_title, false) AS similar_title
+                FROM (SELECT * FROM keyword WHERE rank <= %(depth)s) k
+                FULL OUTER JOIN semantic s ON s.id = k.id
+            ) scored"""
         return """
             SELECT id, NULL::bigint AS keyword_rank, rank AS semantic_rank,
-                   similarity AS score, false AS similar_title
+                   similarity AS score, false AS similar_title,
+                   similarity >= %(strong_similarity)s AS strong
             FROM semantic"""
 
     def _headlines(self) -> str:
@@ -274,10 +303,10 @@ class FusedSQL:
             "exclude": self.semantic_exclude,
             "only_ids": list(self.only_ids or ()),
             "name_keys": list(self.name_keys),
-            # A ranked list may run on into weaker matches; a list sorted by date or upvotes must
-            # hold only papers that really match, or it is just the catalogue, sorted.
-            "min_similarity": -1.0 if self.sort == "relevance" else tuning.min_similarity,
-            "min_semantic": tuning.min_semantic,
+            "keyword_strength": tuning.keyword_strength,
+            "strong_similarity": tuning.strong_similarity,
+            "strong_score": tuning.strong_score,
+            "idf_sum": 0.0,
             "noise_floor": tuning.noise_floor,
             "matched_any": bool(self.keyword and self.keyword.matched_any),
             "not_embedded_cap": NOT_EMBEDDED_CAP,
@@ -289,6 +318,7 @@ class FusedSQL:
                 "keyword_ids": list(self.keyword.ids),
                 "keyword_scores": list(self.keyword.scores),
                 "similar_title": self.keyword.similar_title,
+                "idf_sum": self.keyword.idf_sum,
             }
         return params | HEADLINE_PARAMS
 
@@ -353,6 +383,7 @@ _FACETS_JSON = f"""
         SELECT o.slug, o.name, count(*) AS n
         FROM fused f JOIN {PAPER} p ON p.id = f.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
+        WHERE f.strong
         GROUP BY o.slug, o.name
     ) c"""
 # Categories of the candidate set, most papers first (a paper's first eight, as the keyword side
@@ -362,5 +393,6 @@ _CATEGORY_FACETS_JSON = f"""
     FROM (
         SELECT u.category, count(*) AS n
         FROM fused f JOIN {PAPER} p ON p.id = f.id, unnest(p.categories[1:8]) AS u(category)
+        WHERE f.strong
         GROUP BY u.category ORDER BY n DESC, u.category LIMIT 30
     ) c"""

@@ -6,8 +6,11 @@ import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
 import pytest
+from django.http import QueryDict
 
 from papers.models import Paper
+from search.engine import search
+from search.state import SearchState
 from tests.catalogue import INFINITE, paper
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -135,13 +138,18 @@ def test_the_feed_respects_the_date_filter(client, catalogue):
     assert all(date(2024, 1, 1) <= d <= date(2024, 6, 30) for d in dates)
 
 
-def test_the_feed_of_a_search_by_meaning_respects_filters(client, catalogue):
-    root = feed(client, "q=long+context+inference&mode=semantic&org=acme&from=2024-06")
-    assert sorted(entry_titles(root)) == sorted(
-        Paper.objects.filter(
-            organization__slug="acme", published__gte=date(2024, 6, 1)
-        ).values_list("title", flat=True)
+def test_the_feed_of_a_search_by_meaning_holds_its_strong_matches_within_the_filters(
+    client, catalogue
+):
+    query = "q=long+context+LLM+inference&mode=semantic&org=acme&from=2024-06"
+    titles = entry_titles(feed(client, query))
+    strong = [h.paper for h in search(SearchState.from_query(QueryDict(query))).hits if h.strong]
+    assert sorted(titles) == sorted(p.title for p in strong)
+    assert titles and all(
+        p.organization.slug == "acme" and p.published >= date(2024, 6, 1) for p in strong
     )
+    loose = feed(client, "q=long+context+LLM+inference&mode=semantic&org=acme")
+    assert len(entry_titles(loose)) < Paper.objects.filter(organization__slug="acme").count()
 
 
 def test_the_feed_of_a_hybrid_search_follows_its_matches(client, catalogue):

@@ -12,6 +12,7 @@ from tests.catalogue import INFINITE, LIFL, paper
 TOP_LEVEL = {
     "query",
     "total",
+    "loosely_related",
     "total_approximate",
     "page",
     "pages",
@@ -36,7 +37,7 @@ PAPER_FIELDS = {
     "upvotes",
     "url",
 }
-RESULT_FIELDS = PAPER_FIELDS | {"score", "keyword_rank", "semantic_rank"}
+RESULT_FIELDS = PAPER_FIELDS | {"score", "keyword_rank", "semantic_rank", "strong"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -96,14 +97,18 @@ def test_the_search_api_answers_with_the_documented_schema(client, catalogue, mo
         "sort": "relevance",
         "page": 1,
     }
-    assert isinstance(body["total"], int) and body["total"] >= len(body["results"]) > 0
+    listed = body["total"] + body["loosely_related"]
+    assert isinstance(body["total"], int) and listed >= len(body["results"]) > 0
+    assert body["loosely_related"] == 0 if mode == "keyword" else body["loosely_related"] > 0
     assert body["page"] == 1
-    assert body["pages"] == max(1, -(-body["total"] // 20))
+    assert body["pages"] == max(1, -(-listed // 20))
     assert body["not_indexed"] == 0
-    assert len(body["results"]) == min(20, body["total"])
+    assert len(body["results"]) == min(20, listed)
     for item in body["results"]:
         assert_result_json(item, mode)
-    scores = [item["score"] for item in body["results"]]
+    strong = [item["strong"] for item in body["results"]]
+    assert strong == sorted(strong, reverse=True) and sum(strong) == min(20, body["total"])
+    scores = [item["score"] for item in body["results"] if item["strong"]]
     assert scores == sorted(scores, reverse=True)
     assert set(body["facets"]) == {"scope", "organizations", "categories"}
     assert body["facets"]["scope"] == ("all matches" if mode == "keyword" else "top candidates")
@@ -116,8 +121,8 @@ def test_hybrid_results_carry_both_ranks(client, catalogue):
     body = get_json(client, "/api/search?q=aggregating+model+updates+without+an+always-on+server")
     first = body["results"][0]
     assert first["title"].startswith(LIFL)
-    assert (first["keyword_rank"], first["semantic_rank"]) == (1, 1)
-    assert first["score"] == pytest.approx(1.0)  # first by words and by meaning
+    assert (first["keyword_rank"], first["semantic_rank"]) == (1, 1)  # first by both
+    assert first["strong"] and first["score"] == max(item["score"] for item in body["results"])
 
 
 def test_results_without_a_query_have_no_score(client, catalogue):

@@ -63,7 +63,9 @@ def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
         r"contains ‘\w+’(, ‘\w+’)* · close in meaning</span></p>",
         unescape(html),
     ), html[html.index('class="why') - 50 :][:400]
-    assert "these are the" in html and "closest to your words" in html
+    assert "Strong matches hold your words or are close to them in meaning" in html
+    assert re.search(r"\d+ strong match(es)? · \d+ loosely related", html)
+    assert html.index('class="loose-divider"') > html.index("hit-list")
     assert '<input id="q" name="q" type="search" value="aggregating model updates' in html
 
 

@@ -37,15 +37,23 @@ def why_matched(hit) -> str:
     if hit.keyword_rank and hit.similar_title:
         reasons.append("its title looks like what you typed")
     elif hit.keyword_rank:
-        words = _marked_words(f"{hit.title_marked or ''} {hit.snippet_marked or ''}")
+        words = _marked_words(_marked_text(hit))
         quoted = ", ".join(f"‘{word}’" for word in words[:3])
         reasons.append(f"contains {quoted}" if quoted else "contains your words")
     if hit.semantic_rank:
         reasons.append("close in meaning")
+        shared = [] if hit.keyword_rank else _marked_words(_marked_text(hit))
+        if shared:  # it holds some of the typed words, too few or too common to count
+            quoted = ", ".join(f"‘{word}’" for word in shared[:3])
+            reasons.append(f"shares only {quoted} with your words, too common to count")
     ranks = [f"#{hit.keyword_rank} by words" if hit.keyword_rank else "",
              f"#{hit.semantic_rank} by meaning" if hit.semantic_rank else ""]  # fmt: skip
     detail = "Ranked " + " and ".join(r for r in ranks if r)
     return format_html('<span title="{}">{}</span>', detail, " · ".join(reasons))
+
+
+def _marked_text(hit) -> str:
+    return f"{hit.title_marked or ''} {hit.snippet_marked or ''}"
 
 
 def _marked_words(text: str) -> list[str]:
