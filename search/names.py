@@ -10,8 +10,10 @@ of consecutive words joined the same way, and an index lookup finds the papers n
 Only plain text pins (typed syntax says exactly what must match), and only under the filters:
 search.keyword.find ranks the named papers first among the keyword matches (keyword mode), and
 the fused SQL (search.sql) puts them ahead of its candidates (semantic and hybrid).
-A name that is one ordinary word ("Matrix", "Curator") counts when the query is that word alone
-or spells it with a capital, so that "matrix multiplication" is not taken for the Matrix paper.
+A name spelled like a phrase ("Matrix", "Cell death", "Universal Checkpointing") finds its paper
+when it is the whole query; one spelled like a name ("P/D-Serve", "LIFL", "CO2") also when the
+query holds it among other words. So "matrix multiplication" or a description that mentions cell
+death is not taken for the paper titled "Matrix: …" or "Cell death: …".
 """
 
 from __future__ import annotations
@@ -21,29 +23,19 @@ import re
 from search.query_text import parse_text_query
 
 MAX_NAME_WORDS = 8  # as the migration's limit on a name's length
-MIN_KEY = 2
+WHOLE = "="  # the key of the whole query (papers/migrations/0011_paper_name_keys.py)
 WORD = re.compile(r"[^\W_]+")  # letters and digits, any script
 
 
 def query_keys(q: str) -> list[str]:
     """Every run of up to MAX_NAME_WORDS consecutive words of the query, joined and lower-cased
-    as the titles' keys are."""
+    as the titles' keys are, and the whole query's key."""
     words = WORD.findall(q)
-    keys: dict[str, None] = {}
+    keys = {WHOLE + "".join(words).lower(): None}
     for start in range(len(words)):
         for end in range(start + 1, min(start + MAX_NAME_WORDS, len(words)) + 1):
-            span = words[start:end]
-            key = "".join(span).lower()
-            if len(key) >= MIN_KEY and _may_be_a_name(span, alone=len(span) == len(words)):
-                keys[key] = None
+            keys["".join(words[start:end]).lower()] = None
     return list(keys)
-
-
-def _may_be_a_name(span: list[str], *, alone: bool) -> bool:
-    """One ordinary word is a name only when it is the whole query or typed with a capital."""
-    if len(span) > 1 or alone or not span[0].isalpha():
-        return True
-    return not span[0].islower()
 
 
 def plain_query_keys(q: str) -> tuple[str, ...]:
