@@ -135,6 +135,29 @@ EXPERIMENTS = {
 }
 
 
+def print_cutoff(lists: dict, qrels: dict) -> None:
+    """Where the list ends (SEARCH_STRONG_SCORE on the default fusion): how many of the judged
+    papers among the candidates the strong matches keep, and what share of candidates they are."""
+    print(f"\n{'strong from fused score':24} {'judged kept':>12} {'candidates kept':>16}")
+    for threshold in (0.15, 0.2, 0.25, 0.3):
+        kept_judged = judged = kept = candidates = 0
+        for qid, q in lists.items():
+            fused = convex(
+                q,
+                a=settings.SEARCH_KEYWORD_WEIGHT,
+                depth=200,
+                coverage=settings.SEARCH_KEYWORD_MIN_COVERAGE,
+                strength=settings.SEARCH_KEYWORD_STRENGTH,
+            )
+            strong = {doc for doc, score in fused.items() if score >= threshold}
+            relevant = {doc for doc, grade in qrels.get(qid, {}).items() if grade > 0} & set(fused)
+            kept_judged, judged = kept_judged + len(relevant & strong), judged + len(relevant)
+            kept, candidates = kept + len(strong), candidates + len(fused)
+        default = " (the default)" if threshold == settings.SEARCH_STRONG_SCORE else ""
+        judged_share, candidate_share = kept_judged / max(judged, 1), kept / max(candidates, 1)
+        print(f"{threshold:<24} {judged_share:12.3f} {candidate_share:16.3f}{default}")
+
+
 def reciprocal_rank(scores: dict, judged: dict, k: int = 10) -> float:
     for rank, doc in enumerate(top(scores, k), 1):
         if judged.get(doc, 0) > 0:
@@ -163,6 +186,7 @@ def main() -> None:
         recall = sum(s["recall_100"] for s in scores) / len(dataset.qrels)
         mrr = sum(reciprocal_rank(run[qid], dataset.qrels[qid]) for qid in run)
         print(f"{label:58} {ndcg:8.3f} {mrr / len(dataset.qrels):7.3f} {recall:7.3f}")
+    print_cutoff(lists, dataset.qrels)
     print(f"\n{header()}")
 
 
