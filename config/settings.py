@@ -127,7 +127,8 @@ LOGGING = {
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 # The schema's vector size: changing it is a migration (docs/OPERATIONS.md).
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1)
-# 32 measured faster than 64 on CPU (less padding of long abstracts): bench/embed.py.
+# 32 measured faster than 64 with torch on CPU (less padding of long abstracts); with int8, 8 to
+# 128 were within the noise of each other (docs/PERFORMANCE.md, "Embedding throughput").
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32, minimum=1)
 # Papers per task the importer enqueues; each task embeds them in EMBEDDING_BATCH_SIZE batches.
 EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 256, minimum=1)
