@@ -4,7 +4,8 @@ torch on CPU (bench/embed.py, docs/PERFORMANCE.md), vectors within cosine 0.99 o
 The ONNX file is made on this machine from the packaged weights the first time it is needed
 (torch.onnx.export, ONNX Runtime's BERT fusions, dynamic int8 quantization per channel: about
 10 s, nothing downloaded) and cached under EMBEDDING_CACHE_DIR, named by a fingerprint of the
-weights, the recipe and the library versions, so a changed model or upgrade makes a new file.
+model folder's files (names and sizes), the recipe and the library versions, so another model or
+an upgrade makes a new file.
 The same inputs give the same file. Only models that are a Transformer, mean pooling and
 optionally Normalize (all-MiniLM-L6-v2's layout) are supported: anything else uses torch.
 """
