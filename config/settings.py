@@ -127,11 +127,25 @@ LOGGING = {
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 # The schema's vector size: changing it is a migration (docs/OPERATIONS.md).
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1)
-# 32 measured faster than 64 on CPU (less padding of long abstracts): bench/embed.py.
+# 32 measured faster than 64 with torch on CPU (less padding of long abstracts); with int8, 8 to
+# 128 were within the noise of each other (docs/PERFORMANCE.md, "Embedding throughput").
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32, minimum=1)
 # Papers per task the importer enqueues; each task embeds them in EMBEDDING_BATCH_SIZE batches.
 EMBEDDING_TASK_SIZE = env_int("EMBEDDING_TASK_SIZE", 256, minimum=1)
 EMBEDDING_MAX_ATTEMPTS = env_int("EMBEDDING_MAX_ATTEMPTS", 3, minimum=1)
+# auto: torch on a GPU, int8 ONNX on CPU (3x torch there: docs/PERFORMANCE.md); torch: the
+# unmodified model everywhere.
+EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "auto")
+if EMBEDDING_BACKEND not in ("auto", "torch", "onnx-int8"):
+    raise ImproperlyConfigured("EMBEDDING_BACKEND must be 'auto', 'torch' or 'onnx-int8'")
+# Empty: a GPU when torch sees one, else the CPU. Any torch device name: cpu, cuda, cuda:1.
+EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "")
+if EMBEDDING_BACKEND == "onnx-int8" and EMBEDDING_DEVICE not in ("", "cpu"):
+    raise ImproperlyConfigured("EMBEDDING_BACKEND=onnx-int8 runs on the CPU only")
+# Threads of the int8 model; 0: every core. Set 1 per worker when running one worker a core.
+EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 0, minimum=0)
+# Where the int8 ONNX file made from the model on first use is kept (about 23 MB).
+EMBEDDING_CACHE_DIR = Path(env_str("EMBEDDING_CACHE_DIR", str(BASE_DIR / ".data" / "models")))
 
 # --- Search -----------------------------------------------------------------------------------
 SEARCH_PAGE_SIZE = 20

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from papers.chunks import chunks
@@ -38,9 +39,18 @@ def workable(ids: Iterable[int] | None = None):
 
 def embed_ids(ids: Sequence[int]) -> EmbedOutcome:
     outcome = EmbedOutcome()
-    for chunk in chunks(sorted(set(ids)), settings.EMBEDDING_BATCH_SIZE):
+    for chunk in chunks(_longest_first(ids), settings.EMBEDDING_BATCH_SIZE):
         _embed_chunk(list(chunk), outcome)
     return outcome
+
+
+def _longest_first(ids: Sequence[int]) -> list[int]:
+    """The ids that still need a vector, longest text first: the model pads every text of a
+    batch to the batch's longest, so batches of texts of about one length waste less work."""
+    length = Length("title") + Length("abstract")
+    return list(
+        workable(ids).annotate(length=length).order_by("-length", "pk").values_list("pk", flat=True)
+    )
 
 
 def embed_here(ids: Sequence[int], *, progress: Callable[[int], None] | None = None) -> int:
@@ -138,12 +148,33 @@ NOT_EMBEDDED = """
         LIMIT %(not_embedded_cap)s
     ) capped"""
 RATE_WINDOW_MINUTES = 10
+# The rate is measured on the worker's recent batches (one embedded_at per batch, taken when its
+# vectors are ready): papers written over the time between consecutive batches, gaps longer than
+# RATE_MAX_GAP_SECONDS (idle workers, or one that died) left out. With several workers their
+# batches interleave and the rate is their sum. At most RATE_SAMPLE papers are read, newest
+# first, through the index on embedded_at, so a fast GPU worker does not make it slow.
+RATE_MAX_GAP_SECONDS = 60
+RATE_SAMPLE = 5000
+RATE = """
+    SELECT sum(n) / nullif(sum(gap), 0)
+    FROM (
+        SELECT n, extract(epoch FROM t - lag(t) OVER (ORDER BY t)) AS gap
+        FROM (
+            SELECT embedded_at AS t, count(*) AS n
+            FROM (
+                SELECT embedded_at FROM papers_paper
+                WHERE embedded_at > now() - make_interval(mins => %(window)s)
+                ORDER BY embedded_at DESC LIMIT %(rate_sample)s
+            ) recent
+            GROUP BY embedded_at
+        ) batches
+    ) gaps
+    WHERE gap < %(max_gap)s"""
 BACKLOG = f"""
 SELECT ({NOT_EMBEDDED}),
        (SELECT count(*) FROM papers_paper WHERE embedding_attempts >= %(max_attempts)s
            AND (embedding IS NULL OR NOT embedding_current)),
-       (SELECT count(*) FROM papers_paper
-           WHERE embedded_at > now() - make_interval(mins => %(window)s))
+       ({RATE})
 """
 
 
@@ -156,7 +187,7 @@ class Backlog:
     total: int
     waiting: int  # without a current vector, failed ones included; capped
     failed: int
-    rate: float  # papers embedded a second, over the last RATE_WINDOW_MINUTES
+    rate: float  # papers embedded a second by the recent batches (RATE); 0 if none lately
 
     @property
     def capped(self) -> bool:
@@ -187,7 +218,9 @@ def backlog(total: int) -> Backlog:
                 "not_embedded_cap": NOT_EMBEDDED_CAP,
                 "max_attempts": settings.EMBEDDING_MAX_ATTEMPTS,
                 "window": RATE_WINDOW_MINUTES,
+                "max_gap": RATE_MAX_GAP_SECONDS,
+                "rate_sample": RATE_SAMPLE,
             },
         )
-        waiting, failed, recent = cursor.fetchone()
-    return Backlog(total, waiting, failed, recent / (RATE_WINDOW_MINUTES * 60))
+        waiting, failed, rate = cursor.fetchone()
+    return Backlog(total, waiting, failed, float(rate or 0))

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db.models import Q
+from django.db.models import F, Q
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
@@ -161,20 +161,20 @@ def test_the_footers_backlog_agrees_with_the_exact_counts_and_estimates_the_time
     from search.templatetags.search_tags import duration
 
     import_seed()
-    first = list(Paper.objects.order_by("pk").values_list("pk", flat=True)[:6])
+    first = list(Paper.objects.order_by("pk").values_list("pk", flat=True)[:7])
     Paper.objects.filter(pk__in=first[:3]).update(
         embedding_attempts=settings.EMBEDDING_MAX_ATTEMPTS
     )
-    # Three embedded a minute ago: a rate of 3 per 10 minutes, 51 still waiting.
-    Paper.objects.filter(pk__in=first[3:]).update(
-        embedding=[0.1] * settings.EMBEDDING_DIMENSIONS,
-        embedding_model=settings.EMBEDDING_MODEL,
-        embedding_hash=Paper.objects.get(pk=first[3]).content_hash,
-        embedded_at=timezone.now() - timedelta(minutes=1),
-    )
-    Paper.objects.filter(pk__in=first[4:]).update(
-        embedding_hash=Paper.objects.get(pk=first[4]).content_hash
-    )
+    # Three embedded in batches of 1 and 2, 10 s apart: 2 papers in 10 s, 0.2 a second. One
+    # more, 5 minutes before them, is an idle gap the rate leaves out. 50 still waiting.
+    current = {
+        "embedding": [0.1] * settings.EMBEDDING_DIMENSIONS,
+        "embedding_model": settings.EMBEDDING_MODEL,
+        "embedding_hash": F("content_hash"),
+    }
+    now = timezone.now()
+    for ids, ago in ((first[3:4], 370), (first[4:5], 70), (first[5:7], 60)):
+        Paper.objects.filter(pk__in=ids).update(**current, embedded_at=now - timedelta(seconds=ago))
     exact = embedding_status()
     status = backlog(Paper.objects.count())
     assert (status.total, status.indexed, status.pending, status.failed) == (
@@ -183,7 +183,8 @@ def test_the_footers_backlog_agrees_with_the_exact_counts_and_estimates_the_time
         exact["pending"],
         exact["failed"],
     )
-    assert status.rate == pytest.approx(3 / 600)
-    assert status.seconds_left == pytest.approx(status.pending / (3 / 600))
-    assert duration(status.seconds_left) == f"{status.seconds_left / 3600:.1f} h"
+    assert status.pending == 50
+    assert status.rate == pytest.approx(0.2)
+    assert status.seconds_left == pytest.approx(50 / 0.2)
+    assert duration(status.seconds_left) == "4 min"
     assert [duration(s) for s in (40, 600, 3 * 86400)] == ["40 s", "10 min", "3 days"]
