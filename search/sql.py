@@ -46,10 +46,10 @@ FUSED_SCORE = {
         + coalesce(%(semantic_weight)s / (%(rrf_k)s + s.rank), 0)""",
 }
 # A strong match scores at least strong_score in the fusion (by meaning alone: strong_similarity
-# of cosine similarity); the other candidates are loosely related. By relevance the loose follow
-# the strong (the score orders them so); the other sorts, the counts, the facets and the feed
-# take the strong only, or a date sort would list the catalogue (docs/RELEVANCE.md, "Where the
-# list ends").
+# of cosine similarity); the other candidates are loosely related. The count is of the strong.
+# By relevance the loose follow the strong (the score orders them so); the other sorts, and so
+# the feed, list the strong only, or a date sort would list the catalogue. Facets count what is
+# listed (docs/RELEVANCE.md, "Where the list ends").
 STRONG = {
     "convex": "score >= %(strong_score)s",
     "rrf": "(keyword_rank IS NOT NULL AND NOT similar_title)"
@@ -144,7 +144,8 @@ class FusedSQL:
         """One ranked page; every row also carries the number of candidates and, when asked,
         the facets of this very candidate set (no second pass over it)."""
         facets = (
-            f"({_FACETS_JSON}) AS facets, ({_CATEGORY_FACETS_JSON}) AS category_facets,"
+            f"({self._facets_json()}) AS facets,"
+            f" ({self._category_facets_json()}) AS category_facets,"
             f" ({NOT_EMBEDDED}) AS not_indexed"
             if with_facets
             else "NULL AS facets, NULL AS category_facets, NULL AS not_indexed"
@@ -192,7 +193,8 @@ class FusedSQL:
         """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
         most first), their categories likewise ([category, count]), and how many papers lack a
         current vector."""
-        sql = f"{self._with()} SELECT ({_FACETS_JSON}), ({_CATEGORY_FACETS_JSON}), ({NOT_EMBEDDED})"
+        facets, categories = self._facets_json(), self._category_facets_json()
+        sql = f"{self._with()} SELECT ({facets}), ({categories}), ({NOT_EMBEDDED})"
         return sql, self.params()
 
     # --- pieces -----------------------------------------------------------------------------
@@ -236,6 +238,13 @@ class FusedSQL:
 
     def _listed(self) -> str:
         return "TRUE" if self.sort == "relevance" else "f.strong"
+
+    def _facets_json(self) -> str:
+        """Facets count the papers the pages list, so that each filter offers what is shown."""
+        return _FACETS_JSON.format(listed=self._listed())
+
+    def _category_facets_json(self) -> str:
+        return _CATEGORY_FACETS_JSON.format(listed=self._listed())
 
     def _not_noise(self) -> str:
         """Gibberish or an off-topic query matches nothing by meaning: when no word matched and
@@ -383,7 +392,7 @@ _FACETS_JSON = f"""
         SELECT o.slug, o.name, count(*) AS n
         FROM fused f JOIN {PAPER} p ON p.id = f.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
-        WHERE f.strong
+        WHERE {{listed}}
         GROUP BY o.slug, o.name
     ) c"""
 # Categories of the candidate set, most papers first (a paper's first eight, as the keyword side
@@ -393,6 +402,6 @@ _CATEGORY_FACETS_JSON = f"""
     FROM (
         SELECT u.category, count(*) AS n
         FROM fused f JOIN {PAPER} p ON p.id = f.id, unnest(p.categories[1:8]) AS u(category)
-        WHERE f.strong
+        WHERE {{listed}}
         GROUP BY u.category ORDER BY n DESC, u.category LIMIT 30
     ) c"""
