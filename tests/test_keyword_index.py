@@ -274,7 +274,12 @@ def test_an_import_that_fails_half_way_leaves_its_written_papers_findable_and_fl
 
 @pytest.mark.django_db(transaction=True)
 def test_an_error_in_the_background_flush_is_raised_by_the_import():
+    sequence = "pg_get_serial_sequence('papers_paper', 'id')"
     with connection.cursor() as cursor:  # ids past what the index packs in 4 bytes
-        cursor.execute("SELECT setval(pg_get_serial_sequence('papers_paper', 'id'), 2147483650)")
-    with pytest.raises(OverflowError):
-        upsert_papers(records(3), batch_size=2, queue_embeddings=False)
+        cursor.execute(f"SELECT setval({sequence}, 2147483650)")
+    try:
+        with pytest.raises(OverflowError):
+            upsert_papers(records(3), batch_size=2, queue_embeddings=False)
+    finally:  # the sequence outlives this test's rows: later tests need small ids again
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT setval({sequence}, 1, false)")
