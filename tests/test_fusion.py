@@ -10,7 +10,9 @@ from django.http import QueryDict
 
 from papers.models import Paper
 from search.engine import search
+from search.sql import HIGHLIGHT_START
 from search.state import SearchState
+from search.templatetags.search_tags import why_matched
 from tests.catalogue import LIFL, ROOT
 from tests.conftest import embed_all
 
@@ -88,3 +90,16 @@ def test_hybrid_beats_meaning_alone_on_the_described_demo_queries(demo_catalogue
             total += next((1 / i for i, t in enumerate(found, 1) if t in judged[query["_id"]]), 0.0)
         mrr[mode] = total / len(queries)
     assert mrr["hybrid"] >= mrr["semantic"], mrr
+
+
+def test_why_says_when_the_shared_words_were_too_common_to_count(with_decoy):
+    hits = search(SearchState.from_query({"q": DESCRIBED})).hits
+    by_meaning_alone = [
+        h
+        for h in hits
+        if h.keyword_rank is None and HIGHLIGHT_START in f"{h.title_marked}{h.snippet_marked}"
+    ]
+    assert by_meaning_alone, "expected a result that shares words yet came by meaning alone"
+    for hit in by_meaning_alone:
+        assert "too common to count" in why_matched(hit)
+    assert all("too common" not in why_matched(h) for h in hits if h.keyword_rank)
