@@ -7,6 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from papers.models import Paper
 from search.engine import Hit, Results, search
 from search.similar import similar_papers
+from search.spelling import did_you_mean
 from search.state import SearchState
 
 
@@ -29,6 +30,8 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "pages": results.pages,
             "not_indexed": results.not_indexed,
             "fallback": _fallback(results),
+            # The same search with its unknown words corrected, when some word is in no paper.
+            "did_you_mean": _suggestion(request, state),
             "results": [_hit_json(request, hit) for hit in _with_sources(results.hits)],
             "facets": {
                 "scope": "all matches" if results.exhaustive else "top candidates",
@@ -90,6 +93,13 @@ def _hit_json(request: HttpRequest, hit: Hit) -> dict:
         "semantic_rank": hit.semantic_rank,
         "strong": hit.strong,
     }
+
+
+def _suggestion(request: HttpRequest, state: SearchState) -> dict | None:
+    corrected = did_you_mean(state)
+    if corrected is None:
+        return None
+    return {"q": corrected.q, "url": request.build_absolute_uri(corrected.url)}
 
 
 def _fallback(results: Results) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from search.replicas import on_replica, search_connection
+from search.state import SearchState
 
 WORD = re.compile(r"[A-Za-z]{3,40}")  # as papers.keyword_index.WRITE_WORDS splits the papers
 OPERATORS = {"or", "and", "not"}  # typed syntax, not words to correct
@@ -24,6 +25,13 @@ SELECT q.word, ARRAY(
 FROM unnest(%(words)s::text[]) AS q(word)
 WHERE NOT EXISTS (SELECT 1 FROM papers_word w WHERE w.word = q.word)
 """
+
+
+def did_you_mean(state: SearchState) -> SearchState | None:
+    """The same search with its unknown words corrected, in every mode: for the page and the
+    API alike."""
+    corrected = suggest(state.q) if state.q else None
+    return state.with_changes(q=corrected) if corrected else None
 
 
 @on_replica

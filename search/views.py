@@ -18,7 +18,7 @@ from papers.models import Paper
 from search.catalogue import describe
 from search.engine import search
 from search.similar import similar_papers
-from search.spelling import suggest
+from search.spelling import did_you_mean
 from search.state import Mode, SearchState, Sort
 
 
@@ -35,7 +35,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "modes": Mode,
         "sorts": Sort,
         "presets": _date_presets(results.published_range),
-        "did_you_mean": _did_you_mean(state),
+        "did_you_mean": did_you_mean(state),
     }
     status = 400 if state.errors else 200
     # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
@@ -79,21 +79,21 @@ def _api_docs_html() -> SafeString:
     return mark_safe(markdown.render(text))
 
 
-def _did_you_mean(state: SearchState) -> SearchState | None:
-    """The same search with its unknown words corrected, in every mode (search.spelling)."""
-    corrected = suggest(state.q) if state.q else None
-    return state.with_changes(q=corrected) if corrected else None
-
-
 def _search_it_came_from(request: HttpRequest) -> SearchState | None:
-    """The search whose results linked to this page (its Referer), for the link back to them.
+    """The search whose results linked to this page, for the link back to them: the Referer when
+    it is a search page, else `from` (the search's query string, which the links to similar
+    papers carry on, so the way back survives going from paper to paper).
 
     Rebuilt through SearchState, so the link is always a canonical search URL of this site.
     """
     referer = urlsplit(request.headers.get("Referer", ""))
-    if referer.netloc != request.get_host() or referer.path != reverse("search"):
+    if referer.netloc == request.get_host() and referer.path == reverse("search"):
+        query = referer.query
+    elif "from" in request.GET:
+        query = request.GET["from"]
+    else:
         return None
-    state = SearchState.from_query(QueryDict(referer.query))
+    state = SearchState.from_query(QueryDict(query))
     return None if state.errors else state
 
 

@@ -18,6 +18,7 @@ TOP_LEVEL = {
     "pages",
     "not_indexed",
     "fallback",
+    "did_you_mean",
     "results",
     "facets",
 }
@@ -318,3 +319,11 @@ def test_a_paper_id_must_be_a_number(client, catalogue):
 )
 def test_it_says_when_results_are_not_exact_matches(client, demo_catalogue, query, fallback):
     assert client.get(f"/api/search?{query}").json()["fallback"] == fallback
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_the_api_offers_the_corrected_search_when_a_word_is_in_no_paper(client, catalogue, mode):
+    body = get_json(client, f"/api/search?q=speculatve+decodng&mode={mode}")
+    assert body["did_you_mean"]["q"] == "speculative decoding"
+    assert body["did_you_mean"]["url"].startswith("http://testserver/?q=speculative+decoding")
+    assert get_json(client, f"/api/search?q=kv+cache&mode={mode}")["did_you_mean"] is None

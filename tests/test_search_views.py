@@ -574,6 +574,21 @@ def test_the_paper_page_links_back_to_the_search_it_came_from(client, catalogue,
     assert ("Back to results for “kv cache”" in html) == ("?q=" in link)
 
 
+def test_the_way_back_to_the_results_survives_going_on_to_a_similar_paper(client, catalogue):
+    first = client.get(
+        paper(LIFL).get_absolute_url(), headers={"Referer": "http://testserver/?q=kv+cache"}
+    ).content.decode()
+    similar = re.findall(r'<li><a href="(/papers/[^"]+\?from=[^"]+)"', first)
+    assert similar and all("from=q%3Dkv%2Bcache" in link for link in similar)
+    # The next paper is reached from a paper page: its Referer is no search, `from` is.
+    from_a_paper = {"Referer": "http://testserver" + paper(LIFL).get_absolute_url()}
+    second = client.get(unescape(similar[0]), headers=from_a_paper).content.decode()
+    assert "Back to results for “kv cache”" in second
+    assert 'href="/?q=kv+cache"' in second
+    bad = client.get(paper(LIFL).get_absolute_url(), {"from": "from=2024-13"}).content.decode()
+    assert "Back to results" not in bad  # an invalid search is no way back
+
+
 # --- did you mean -------------------------------------------------------------------------------
 
 
