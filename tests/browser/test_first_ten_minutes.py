@@ -103,9 +103,15 @@ def test_on_a_phone_the_filters_open_as_a_panel_that_shows_its_results(
         phone.wait_for_url(has_params(mode="keyword"))
         toggle.click()
     total = re.match(r"\d+", phone.locator("#results-heading").inner_text()).group()
-    show = phone.locator(".show-results a")
+    show = phone.locator(".show-results:not(.panel-top) a")
     expect(show).to_have_text(f"Show {total} results")
     show.click()
     expect(filters).to_be_hidden()
     expect(phone.locator("#results-heading")).to_be_in_viewport()
     expect(phone.locator(HITS).first).to_be_visible()
+
+    toggle.click()  # and out again from the top of the panel, without scrolling to its end
+    close = phone.get_by_role("link", name="Close filters")
+    expect(close).to_be_in_viewport()
+    close.click()
+    expect(filters).to_be_hidden()
