@@ -67,29 +67,52 @@ def test_the_paper_form_never_edits_the_vector(admin_client, demo_catalogue):
     assert paper.content_hash.encode() in response.content  # shown, read-only
 
 
-def test_saving_an_edited_abstract_queues_it_for_embedding(
-    admin_client, demo_catalogue, django_capture_on_commit_callbacks
-):
-    paper = Paper.objects.get(title__startswith="UFO^3")
+def change_form_data(paper: Paper, **changes) -> dict:
+    """What the paper's change form posts, with some fields changed."""
     data = {
         "title": paper.title,
-        "abstract": "A new abstract.",
-        "published": paper.published.isoformat(),
+        "abstract": paper.abstract,
+        "published": paper.published.isoformat() if paper.published else "",
         "upvotes": paper.upvotes,
-        "authors_count": "",
-        "organization": paper.organization_id,
+        "authors_count": paper.authors_count or "",
+        "organization": paper.organization_id or "",
         "source": paper.source,
         "source_id": paper.source_id,
         "key": paper.key,
     }
+    return {**data, **changes}
+
+
+def save_in_admin(admin_client, paper: Paper, **changes):
+    url = reverse("admin:papers_paper_change", args=[paper.pk])
+    return admin_client.post(url, change_form_data(paper, **changes))
+
+
+def test_saving_an_edited_abstract_queues_it_for_embedding(
+    admin_client, demo_catalogue, django_capture_on_commit_callbacks
+):
+    paper = Paper.objects.get(title__startswith="UFO^3")
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(reverse("admin:papers_paper_change", args=[paper.pk]), data)
+        response = save_in_admin(admin_client, paper, abstract="A new abstract.")
     assert response.status_code == 302
     paper.refresh_from_db()
     assert paper.abstract == "A new abstract."
     assert paper.embedding_state == "stale"
     (task,) = DBTaskResult.objects.all()
     assert task.args_kwargs["args"] == [[paper.pk]]
+
+
+def test_the_admin_strips_control_characters_from_a_title_and_abstract(
+    admin_client, demo_catalogue
+):
+    """\x02 and \x03 are the search's highlight sentinels; XML refuses every C0 control."""
+    paper = Paper.objects.get(title__startswith="UFO^3")
+    response = save_in_admin(
+        admin_client, paper, title="UFO\x02 three\x03\x1b", abstract="Line one\x07\x0c.\nTwo."
+    )
+    assert response.status_code == 302
+    paper.refresh_from_db()
+    assert (paper.title, paper.abstract) == ("UFO three", "Line one.\nTwo.")
 
 
 def test_the_organization_list_counts_papers(admin_client, demo_catalogue):
