@@ -47,6 +47,16 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # Before the unique check, so "ACME" is refused beside "acme" rather than saved.
+        self.slug = self.slug.lower()
+
+    def save(self, *args, **kwargs) -> None:
+        # The search folds ?org= to lower case (search.state): a slug with capitals could never
+        # be filtered on. The importers slugify; the admin takes what is typed.
+        self.slug = self.slug.lower()
+        super().save(*args, **kwargs)
+
 
 class Md5(Func):
     function = "md5"
@@ -204,8 +214,9 @@ class Paper(models.Model):
         super().save(*args, **kwargs)
 
     def _strip_controls(self) -> None:
-        self.title = strip_controls(self.title)
-        self.abstract = strip_controls(self.abstract)
+        deferred = self.get_deferred_fields()  # not loaded, so not written: no query for them
+        for name in {"title", "abstract"} - deferred:
+            setattr(self, name, strip_controls(getattr(self, name)))
 
     @property
     def slug(self) -> str:
