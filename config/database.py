@@ -51,14 +51,19 @@ def replica_settings(urls: list[str], *, options: dict) -> dict[str, dict]:
     replicas = {}
     for number, url in enumerate(urls, start=1):
         config = parse_postgres_url(url, setting="DATABASE_REPLICA_URLS")
-        own = config.get("OPTIONS", {})
-        merged = {**own, **options}
-        if own.get("options") and options.get("options"):
-            merged["options"] = f"{own['options']} {options['options']}"
-        config["OPTIONS"] = merged
+        config["OPTIONS"] = merged_options(config.get("OPTIONS", {}), options)
         config["TEST"] = {"MIRROR": "default"}
         replicas[f"replica{number}"] = config
     return replicas
+
+
+def merged_options(first: dict, then: dict) -> dict:
+    """Connection OPTIONS from two sources: `then`'s keys win, but the libpq `options` strings
+    (`-c name=value ...`) of both are kept, `then`'s last so that its settings win."""
+    merged = {**first, **then}
+    if first.get("options") and then.get("options"):
+        merged["options"] = f"{first['options']} {then['options']}"
+    return merged
 
 
 def parse_postgres_url(url: str, *, setting: str) -> dict:

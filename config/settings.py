@@ -6,7 +6,12 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.database import database_settings, embedded_data_dir, replica_settings
+from config.database import (
+    database_settings,
+    embedded_data_dir,
+    merged_options,
+    replica_settings,
+)
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,17 +79,21 @@ DATABASES = {
 # papers are ranked exactly instead, search.engine.EXACT_LIMIT, so an iterative scan reads up to
 # 200 / 0.5% = 40,000 tuples: past pgvector's default 20,000). JIT off: it compiled each
 # search's plan anew, about 250 ms a search at 100,000 papers for queries that run in tens of
-# milliseconds.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-    f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 400, minimum=1)}"
+# milliseconds. Options given in DATABASE_URL (`?options=-c statement_timeout=...`) are kept,
+# after these, so an operator's setting wins.
+_search_options = {
+    "options": f"-c hnsw.ef_search={env_int('HNSW_EF_SEARCH', 400, minimum=1)}"
     " -c hnsw.iterative_scan=relaxed_order -c hnsw.max_scan_tuples=50000 -c jit=off"
+}
+DATABASES["default"]["OPTIONS"] = merged_options(
+    _search_options, DATABASES["default"].get("OPTIONS", {})
 )
 # Read replicas (streaming standbys of the primary): aliases replica1, replica2, ... with the
-# primary's per-connection settings. Searches and catalogue pages read from them; writes, the
-# task queue and everything in a transaction stay on the primary (config/replicas.py,
-# docs/SCALING.md).
+# primary's per-connection search settings (not its URL's options: a replica's URL has its
+# own). Searches and catalogue pages read from them; writes, the task queue and everything in a
+# transaction stay on the primary (config/replicas.py, docs/SCALING.md).
 _replica_urls = env_list("DATABASE_REPLICA_URLS", [])
-DATABASES.update(replica_settings(_replica_urls, options=DATABASES["default"]["OPTIONS"]))
+DATABASES.update(replica_settings(_replica_urls, options=_search_options))
 DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
 DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 # A replica that fails to connect or to answer is left alone this long (per process) before

@@ -92,8 +92,10 @@ class PaperAdmin(admin.ModelAdmin):
         # New words are found at once anyway (read from the tsvector until flushed); flushing
         # keeps that list short.
         transaction.on_commit(lambda: keyword_index.flush([obj.pk]))
-        # An edited title or abstract makes the vector stale: have the worker redo it.
-        if not Paper.objects.filter(embedded_q(), pk=obj.pk).exists():
+        # An edited title or abstract makes the vector stale: have the worker redo it, with its
+        # attempts back (a paper that used them up would never be embedded again).
+        stale = Paper.objects.filter(pk=obj.pk).exclude(embedded_q())
+        if stale.update(embedding_attempts=0, embedding_error=""):
             transaction.on_commit(lambda: enqueue_embedding([obj.pk]))
 
     @admin.action(description="Queue selected papers for embedding (forgives failures)")

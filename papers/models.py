@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.text import slugify
 from pgvector.django import HnswIndex, VectorField
 
+from papers.ingest.text import strip_controls
+
 
 def content_md5() -> Md5:
     """md5 of the text the Embedder encodes (papers.embeddings.paper_text): title, newline,
@@ -31,6 +33,8 @@ def search_document() -> SearchVector:
 
 ARXIV_ABS = "https://arxiv.org/abs/"
 ARXIV_PDF = "https://arxiv.org/pdf/"
+# The C0 controls but tab, newline and carriage return, as a PostgreSQL regular expression.
+C0_CONTROLS = r"[\x01-\x08\x0b\x0c\x0e-\x1f]"
 
 
 class Organization(models.Model):
@@ -42,6 +46,16 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Before the unique check, so "ACME" is refused beside "acme" rather than saved.
+        self.slug = self.slug.lower()
+
+    def save(self, *args, **kwargs) -> None:
+        # The search folds ?org= to lower case (search.state): a slug with capitals could never
+        # be filtered on. The importers slugify; the admin takes what is typed.
+        self.slug = self.slug.lower()
+        super().save(*args, **kwargs)
 
 
 class Md5(Func):
@@ -175,10 +189,34 @@ class Paper(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="paper_key_not_empty"),
+            # \x02 and \x03 are the highlight sentinels (search.sql) and XML refuses C0
+            # controls: one in a title made stray <mark> tags and broke every feed listing it.
+            # save() strips them; this stops writers that bypass it (update(), raw SQL).
+            models.CheckConstraint(
+                condition=~Q(title__regex=C0_CONTROLS), name="paper_title_no_control_characters"
+            ),
+            models.CheckConstraint(
+                condition=~Q(abstract__regex=C0_CONTROLS),
+                name="paper_abstract_no_control_characters",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        # Before the constraints are checked: a form (the admin) gets the text stripped, not an
+        # error about characters its user cannot see.
+        self._strip_controls()
+
+    def save(self, *args, **kwargs) -> None:
+        self._strip_controls()
+        super().save(*args, **kwargs)
+
+    def _strip_controls(self) -> None:
+        deferred = self.get_deferred_fields()  # not loaded, so not written: no query for them
+        for name in {"title", "abstract"} - deferred:
+            setattr(self, name, strip_controls(getattr(self, name)))
 
     @property
     def slug(self) -> str:

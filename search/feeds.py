@@ -14,8 +14,19 @@ from search.engine import search
 from search.state import SearchState, Sort
 
 
+class TextSummaryAtomFeed(Atom1Feed):
+    """Atom with each summary as type="text": an abstract is plain text that may hold `<`, `&`
+    or markup, and a reader must show it as written. Django's Atom1Feed marks it type="html",
+    which has a reader render any markup an abstract holds."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
 class SearchFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = TextSummaryAtomFeed
 
     def __call__(self, request: HttpRequest, *args, **kwargs):
         state = SearchState.from_query(request.GET)

@@ -276,7 +276,13 @@ def _page(params, errors: dict) -> int:
     raw = _one(params, "page").strip()
     if not raw:
         return 1
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:  # "²".isdigit()
+    # "²".isdigit() is True; int() of over 4,300 digits raises ValueError, so count them first.
+    digits = raw.lstrip("0")
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(digits) > len(str(MAX_PAGE))
+        or not 1 <= int(digits or "0") <= MAX_PAGE
+    ):
         errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE}."
         return 1
-    return int(raw)
+    return int(digits)

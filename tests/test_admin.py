@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from papers.indexing import embed_ids
 from papers.models import Organization, Paper
 from tests.catalogue import INFINITE, paper
 
@@ -67,29 +68,96 @@ def test_the_paper_form_never_edits_the_vector(admin_client, demo_catalogue):
     assert paper.content_hash.encode() in response.content  # shown, read-only
 
 
-def test_saving_an_edited_abstract_queues_it_for_embedding(
-    admin_client, demo_catalogue, django_capture_on_commit_callbacks
-):
-    paper = Paper.objects.get(title__startswith="UFO^3")
+def change_form_data(paper: Paper, **changes) -> dict:
+    """What the paper's change form posts, with some fields changed."""
     data = {
         "title": paper.title,
-        "abstract": "A new abstract.",
-        "published": paper.published.isoformat(),
+        "abstract": paper.abstract,
+        "published": paper.published.isoformat() if paper.published else "",
         "upvotes": paper.upvotes,
-        "authors_count": "",
-        "organization": paper.organization_id,
+        "authors_count": paper.authors_count or "",
+        "organization": paper.organization_id or "",
         "source": paper.source,
         "source_id": paper.source_id,
         "key": paper.key,
     }
+    return {**data, **changes}
+
+
+def save_in_admin(admin_client, paper: Paper, **changes):
+    url = reverse("admin:papers_paper_change", args=[paper.pk])
+    return admin_client.post(url, change_form_data(paper, **changes))
+
+
+def test_saving_an_edited_abstract_queues_it_for_embedding(
+    admin_client, demo_catalogue, django_capture_on_commit_callbacks
+):
+    paper = Paper.objects.get(title__startswith="UFO^3")
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(reverse("admin:papers_paper_change", args=[paper.pk]), data)
+        response = save_in_admin(admin_client, paper, abstract="A new abstract.")
     assert response.status_code == 302
     paper.refresh_from_db()
     assert paper.abstract == "A new abstract."
     assert paper.embedding_state == "stale"
     (task,) = DBTaskResult.objects.all()
     assert task.args_kwargs["args"] == [[paper.pk]]
+
+
+def test_the_admin_strips_control_characters_from_a_title_and_abstract(
+    admin_client, demo_catalogue
+):
+    """\x02 and \x03 are the search's highlight sentinels; XML refuses every C0 control."""
+    paper = Paper.objects.get(title__startswith="UFO^3")
+    response = save_in_admin(
+        admin_client, paper, title="UFO\x02 three\x03\x1b", abstract="Line one\x07\x0c.\nTwo."
+    )
+    assert response.status_code == 302
+    paper.refresh_from_db()
+    assert (paper.title, paper.abstract) == ("UFO three", "Line one.\nTwo.")
+
+
+def test_editing_a_paper_whose_embedding_failed_gives_it_its_attempts_back(
+    admin_client, one_stale_one_failed, django_capture_on_commit_callbacks
+):
+    _, failed = one_stale_one_failed
+    with django_capture_on_commit_callbacks(execute=True):
+        response = save_in_admin(admin_client, failed, abstract="Rewritten, worth another try.")
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert (failed.embedding_attempts, failed.embedding_error) == (0, "")
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs["args"] == [[failed.pk]]
+    embed_ids(task.args_kwargs["args"][0])  # what the worker runs for that task
+    failed.refresh_from_db()
+    assert failed.embedding_state == "indexed"
+
+
+def test_an_organization_slug_with_capitals_is_saved_lower_case_so_it_can_be_filtered_on(
+    admin_client, catalogue
+):
+    response = admin_client.post(
+        reverse("admin:papers_organization_add"), {"name": "Gamma Lab", "slug": "Gamma-Lab"}
+    )
+    assert response.status_code == 302
+    gamma = Organization.objects.get(name="Gamma Lab")
+    assert gamma.slug == "gamma-lab"
+    Paper.objects.filter(pk=paper(INFINITE).pk).update(organization=gamma)
+    results = client_titles(admin_client, "/api/search?org=Gamma-Lab")
+    assert results == [paper(INFINITE).title]
+
+
+def test_an_organization_slug_differing_only_in_case_is_refused(admin_client, catalogue):
+    response = admin_client.post(
+        reverse("admin:papers_organization_add"), {"name": "Acme again", "slug": "ACME"}
+    )
+    assert response.status_code == 200
+    assert "Organization with this Slug already exists." in response.content.decode()
+
+
+def client_titles(client, url: str) -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    return [result["title"] for result in response.json()["results"]]
 
 
 def test_the_organization_list_counts_papers(admin_client, demo_catalogue):

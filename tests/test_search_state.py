@@ -133,6 +133,12 @@ def test_to_dict_echoes_the_canonical_state():
     assert parse("").to_dict()["sort"] == "newest"
 
 
+def test_a_page_padded_with_thousands_of_zeros_is_still_that_page():
+    """int() refuses strings over 4,300 digits, leading zeros included."""
+    state = parse("page=" + "0" * 5000 + "2")
+    assert (state.errors, state.page) == ({}, 2)
+
+
 def test_changing_anything_but_the_page_goes_back_to_page_one():
     state = parse("q=kv&page=4")
     assert state.with_changes(mode="keyword").page == 1
@@ -211,6 +217,7 @@ INVALID = [
     ("page", "page=1e3"),
     ("page", f"page={MAX_PAGE + 1}"),
     ("page", "page=99999999999999999999999999"),
+    ("page", "page=" + "9" * 5000),  # past Python's int-string limit of 4,300 digits
     ("page", "page=%C2%B2"),  # "²".isdigit() is True, int("²") is not
     ("page", "page=%D9%A3"),  # Arabic-Indic three
     ("q", "q=" + "x" * (MAX_QUERY_LENGTH + 1)),

@@ -198,6 +198,7 @@ def test_an_invalid_htmx_request_shows_the_error_in_the_partial(client, catalogu
         ("from=2024-06&to=2024-05", "to", "The end date is before the start date."),
         ("page=0", "page", "Page must be a whole number from 1 to 500."),
         ("page=abc", "page", "Page must be a whole number from 1 to 500."),
+        ("page=" + "9" * 5000, "page", "Page must be a whole number from 1 to 500."),
         ("q=" + "x" * 501, "q", "Search text is limited to 500 characters."),
     ],
 )

@@ -31,7 +31,12 @@ def arxiv_id(raw: str) -> str | None:
     return text if ARXIV_ID.match(text) else None
 
 
+def strip_controls(text: str) -> str:
+    """The text without control characters, its tabs and line breaks as they are."""
+    return CONTROL.sub("", text)
+
+
 def without_controls(text: str) -> str:
     """The text without control characters other than tab and newline (CR and CRLF become
     newlines): for texts that keep their lines, where clean_text makes one line."""
-    return CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return strip_controls(text.replace("\r\n", "\n").replace("\r", "\n"))

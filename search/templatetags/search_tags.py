@@ -12,11 +12,19 @@ from search.state import SearchState
 register = template.Library()
 
 
+SENTINELS = re.compile(f"[{HIGHLIGHT_START}{HIGHLIGHT_STOP}]")
+HIGHLIGHTED = re.compile(
+    f"{HIGHLIGHT_START}([^{HIGHLIGHT_START}{HIGHLIGHT_STOP}]*){HIGHLIGHT_STOP}"
+)
+
+
 @register.filter
 def marked(text: str | None) -> SafeString:
-    """Escape text from the database, then turn the highlight sentinels into <mark> tags."""
-    html = escape(text or "")
-    return mark_safe(html.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_STOP, "</mark>"))
+    """Escape text from the database, then turn each pair of highlight sentinels into a <mark>
+    tag; a sentinel without its pair (never from the search, the database refuses them in a
+    paper) is dropped rather than left to open or close a tag."""
+    html = HIGHLIGHTED.sub(r"<mark>\1</mark>", escape(text or ""))
+    return mark_safe(SENTINELS.sub("", html))
 
 
 @register.filter
