@@ -31,7 +31,7 @@ def marked(text: str | None) -> SafeString:
 def snippet(hit) -> SafeString:
     """The marked fragments of the abstract, with "…" wherever they cut it short."""
     text = " ".join((hit.snippet_marked or "").split())
-    plain = text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
+    plain = SENTINELS.sub("", text)
     abstract = " ".join(hit.paper.abstract.split())
     opening = "" if abstract.startswith(plain[:40]) else "… "
     ending = "" if abstract.endswith(plain[-40:]) else " …"
@@ -45,28 +45,26 @@ def why_matched(hit) -> str:
     if hit.keyword_rank and hit.similar_title:
         reasons.append("its title looks like what you typed")
     elif hit.keyword_rank:
-        words = _marked_words(_marked_text(hit))
-        quoted = ", ".join(f"‘{word}’" for word in words[:3])
-        reasons.append(f"contains {quoted}" if quoted else "contains your words")
+        words = _marked_words(hit)
+        reasons.append(f"contains {_quoted(words)}" if words else "contains your words")
     if hit.semantic_rank:
         reasons.append("close in meaning")
-        shared = [] if hit.keyword_rank else _marked_words(_marked_text(hit))
+        shared = [] if hit.keyword_rank else _marked_words(hit)
         if shared:  # it holds some of the typed words, too few or too common to count
-            quoted = ", ".join(f"‘{word}’" for word in shared[:3])
-            reasons.append(f"shares only {quoted} with your words, too common to count")
+            reasons.append(f"shares only {_quoted(shared)} with your words, too common to count")
     ranks = [f"#{hit.keyword_rank} by words" if hit.keyword_rank else "",
              f"#{hit.semantic_rank} by meaning" if hit.semantic_rank else ""]  # fmt: skip
     detail = "Ranked " + " and ".join(r for r in ranks if r)
     return format_html('<span title="{}">{}</span>', detail, " · ".join(reasons))
 
 
-def _marked_text(hit) -> str:
-    return f"{hit.title_marked or ''} {hit.snippet_marked or ''}"
+def _quoted(words: list[str]) -> str:
+    return ", ".join(f"‘{word}’" for word in words[:3])
 
 
-def _marked_words(text: str) -> list[str]:
-    """The distinct highlighted words of a marked title or snippet, in order, any case once."""
-    found = re.findall(f"{re.escape(HIGHLIGHT_START)}(.*?){re.escape(HIGHLIGHT_STOP)}", text)
+def _marked_words(hit) -> list[str]:
+    """The distinct highlighted words of a hit's title and snippet, in order, any case once."""
+    found = HIGHLIGHTED.findall(f"{hit.title_marked or ''} {hit.snippet_marked or ''}")
     distinct: dict[str, str] = {}
     for word in found:
         distinct.setdefault(word.lower(), word)
