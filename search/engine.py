@@ -102,7 +102,7 @@ class Results:
     @property
     def loose(self) -> int:
         """Loosely related papers listed after the strong matches."""
-        return max(0, self.listed - self.total)
+        return self.listed - self.total
 
     @property
     def page_size(self) -> int:
@@ -110,7 +110,7 @@ class Results:
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(max(self.listed, self.total) / self.page_size))
+        return max(1, math.ceil(self.listed / self.page_size))
 
     @property
     def first_index(self) -> int:
@@ -134,7 +134,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
                 results = _fused(cursor, query, docs, with_facets)
     results.similar_titles = any(h.similar_title for h in results.hits)
     results.catalogue_size = docs.alive
-    results.published_range = docs.published_range()
+    results.published_range = docs.published_range
     return results
 
 

@@ -113,8 +113,8 @@ class KeywordCandidates:
     similar_title: bool = False  # titles that look like the query (a typo), not word matches
     matched_any: bool = False  # a paper within the filters has a typed word
     match_ids: tuple[int, ...] | None = None  # typed syntax in hybrid: meaning ranks only these
-    idf_sum: float = 0.0  # the query's weight (search.keyword.KeywordMatches.idf_sum)
     # (FusedSQL.only_ids carries them to the SQL)
+    idf_sum: float = 0.0  # the query's weight (search.keyword.KeywordMatches.idf_sum)
 
 
 @dataclass(frozen=True)
