@@ -26,13 +26,18 @@ DESCRIBED = MINIFACT.parent / "minifact_described"  # its corpus.txt names minif
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
 
-@pytest.fixture
-def eval_database(transactional_db):
-    """The slice's database name; dropped afterwards even if the command failed half-way."""
-    name = eval_database_name(connection.settings_dict["NAME"], "minifact", sliced=True)
+def _fresh_minifact_database(*, sliced: bool):
+    """Its name, for a test; dropped before and afterwards even if the command failed half-way."""
+    name = eval_database_name(connection.settings_dict["NAME"], "minifact", sliced=sliced)
     drop_database(name)
     yield name
     drop_database(name)
+
+
+@pytest.fixture
+def eval_database(transactional_db):
+    """The slice's database name."""
+    yield from _fresh_minifact_database(sliced=True)
 
 
 def evaluate(*args: str) -> tuple[str, str]:
@@ -105,10 +110,7 @@ def test_it_reuses_the_catalogue_and_applies_overrides(eval_database, tmp_path):
 @pytest.fixture
 def minifact_database(transactional_db):
     """The full minifact corpus's database, which every set judging that corpus shares."""
-    name = eval_database_name(connection.settings_dict["NAME"], "minifact", sliced=False)
-    drop_database(name)
-    yield name
-    drop_database(name)
+    yield from _fresh_minifact_database(sliced=False)
 
 
 def test_it_evaluates_a_query_set_whose_corpus_lives_elsewhere(minifact_database, tmp_path):
