@@ -1,14 +1,24 @@
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from search import api, views
 from search.feeds import SearchFeed
 
+
+def read_only(view):
+    """GET and HEAD only; any other method is a 405 that says so. Exempt from the CSRF check,
+    which would otherwise answer a POST with 403 before the view could: nothing here writes."""
+    return csrf_exempt(require_safe(view))
+
+
 urlpatterns = [
-    path("", views.search_page, name="search"),
-    path("papers/<int:pk>/", views.paper_page, name="paper-short"),
-    path("papers/<int:pk>/<str:slug>/", views.paper_page, name="paper"),
-    path("api/", views.api_docs, name="api-docs"),
-    path("api/search", api.search_api, name="api-search"),
-    path("api/papers/<int:pk>", api.paper_api, name="api-paper"),
-    path("feed.atom", SearchFeed(), name="feed"),
+    path("", read_only(views.search_page), name="search"),
+    path("papers/<int:pk>/", read_only(views.paper_page), name="paper-short"),
+    path("papers/<int:pk>/<str:slug>/", read_only(views.paper_page), name="paper"),
+    path("api/", read_only(views.api_docs), name="api-docs"),
+    path("api/openapi.yaml", read_only(views.openapi_description), name="api-openapi"),
+    path("api/search", read_only(api.search_api), name="api-search"),
+    path("api/papers/<int:pk>", read_only(api.paper_api), name="api-paper"),
+    path("feed.atom", read_only(SearchFeed()), name="feed"),
 ]

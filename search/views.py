@@ -5,11 +5,18 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
+from django.views.defaults import page_not_found
 from django_htmx.http import push_url
 from markdown_it import MarkdownIt
 
@@ -67,9 +74,27 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
     return render(request, "papers/detail.html", context)
 
 
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 404: JSON under /api/ (a client parses every answer the API gives), else the page."""
+    if request.path.startswith(reverse("api-docs")) and request.path != reverse("api-docs"):
+        message = f"No API address {request.path!r}: see {reverse('api-docs')}."
+        return JsonResponse({"errors": {"path": message}}, status=404)
+    return page_not_found(request, exception)
+
+
 def api_docs(request: HttpRequest) -> HttpResponse:
     """docs/API.md as a page: the feed and JSON links beside each search point here."""
     return render(request, "search/api_docs.html", {"docs": _api_docs_html()})
+
+
+def openapi_description(request: HttpRequest) -> HttpResponse:
+    """docs/openapi.yaml, for clients and schemathesis."""
+    return HttpResponse(_openapi_yaml(), content_type="application/yaml; charset=utf-8")
+
+
+@cache
+def _openapi_yaml() -> str:
+    return (settings.BASE_DIR / "docs" / "openapi.yaml").read_text()
 
 
 @cache

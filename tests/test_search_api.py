@@ -328,3 +328,16 @@ def test_the_api_offers_the_corrected_search_when_a_word_is_in_no_paper(client, 
     assert body["did_you_mean"]["q"] == "speculative decoding"
     assert body["did_you_mean"]["url"].startswith("http://testserver/?q=speculative+decoding")
     assert get_json(client, f"/api/search?q=kv+cache&mode={mode}")["did_you_mean"] is None
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/api/papers/1", "/feed.atom", "/"])
+def test_a_method_other_than_get_is_refused_with_405(client, path):
+    response = client.post(path, {"q": "x"})
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_an_unknown_api_address_answers_json(client, db):
+    response = client.get("/api/papers/-1")
+    assert response.status_code == 404
+    assert "No API address" in response.json()["errors"]["path"]
