@@ -530,8 +530,8 @@ def _category_counts(categories: np.ndarray) -> list[tuple[str, int]]:
 def _month_counts(days: np.ndarray) -> dict[str, int]:
     """Papers per month ("YYYY-MM", "" for undated) from their day numbers. Counted per day
     first (one bincount over the matches, no sort), then the few thousand days are summed into
-    months: 9 ms for a million matches, where converting each to a month took 34 ms
-    (bench/timeline.py)."""
+    months: 7 ms for a million matches, where converting each to its month and counting those
+    took 70 ms (bench/timeline.py)."""
     dated = days[days != NO_DATE]
     counts = {"": len(days) - len(dated)} if len(dated) < len(days) else {}
     if not len(dated):
