@@ -158,6 +158,8 @@ EMBEDDING_CACHE_DIR = Path(env_str("EMBEDDING_CACHE_DIR", str(BASE_DIR / ".data"
 
 # --- Search -----------------------------------------------------------------------------------
 SEARCH_PAGE_SIZE = 20
+# The most results one export of a search holds (/export.bib etc., docs/API.md): its first ones.
+EXPORT_MAX_RESULTS = env_int("EXPORT_MAX_RESULTS", 1000, minimum=1)
 # Defaults are the winners of the experiments in docs/RELEVANCE.md (SciFact train queries).
 SEARCH_CANDIDATE_DEPTH = env_int("SEARCH_CANDIDATE_DEPTH", 200, minimum=1)
 SEARCH_FUSION = env_str("SEARCH_FUSION", "convex")

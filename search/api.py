@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from papers.models import Paper
+from search.citations import cite_links, export_links
 from search.engine import Hit, Results, search
 from search.similar import similar_papers
 from search.spelling import did_you_mean
@@ -40,6 +41,8 @@ def search_api(request: HttpRequest) -> JsonResponse:
                 ],
                 "categories": [{"name": f.name, "count": f.count} for f in results.category_facets],
             },
+            # Every result of this search (not only this page) as a file, by format.
+            "exports": _links(request, export_links(state)),
         }
     )
 
@@ -51,7 +54,12 @@ def paper_api(request: HttpRequest, pk: int) -> JsonResponse:
     similar = similar_papers(paper)
     body = paper_json(request, paper)
     body["similar"] = None if similar is None else [paper_json(request, p) for p in similar]
+    body["cite"] = _links(request, cite_links(paper))
     return JsonResponse(body)
+
+
+def _links(request: HttpRequest, links: list) -> dict[str, str]:
+    return {link.extension: request.build_absolute_uri(link.url) for link in links}
 
 
 def paper_json(request: HttpRequest, paper: Paper) -> dict:

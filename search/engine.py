@@ -23,6 +23,7 @@ from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search import keyword, names
 from search.keyword_docs import (
+    NO_DATE,
     DocTable,
     category_name,
     category_number,
@@ -98,6 +99,10 @@ class Results:
     similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
     listed: int = 0  # papers the pages run through: by relevance, the loose ones too
+    # The strong matches per month ("YYYY-MM"), under every filter, for the timeline
+    # (search.timeline); and those without a date. Empty without facets.
+    month_counts: dict[str, int] = field(default_factory=dict)
+    undated: int = 0
 
     @property
     def loose(self) -> int:
@@ -159,6 +164,27 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
         with _through_the_graph(cursor):
             cursor.execute(*_fused_sql(cursor, query, docs, matches, filters).page())
             return [row[0] for row in cursor.fetchall()]
+
+
+@on_replica
+def strong_ids(state: SearchState, limit: int) -> list[int]:
+    """The ids of the strong matches, the papers the count counts, in the order the pages list
+    them, at most `limit`: what an export of the search holds. The candidates are the first
+    page's (the same depth), so the export is the papers the page counts, not a deeper search."""
+    query = Query.of(state.with_changes(page=1))
+    query = replace(query, limit=limit, offset=0)
+    connection = search_connection()
+    with connection.cursor() as cursor:
+        docs = doc_table(connection.alias)
+        if query.vector is None:  # ranked in numpy: every match is a strong one
+            ids, _, _ = _keyword_page(cursor, query, docs)
+            return [int(i) for i in ids]
+        filters = _filters(cursor, query.state)
+        matches = _keyword_matches(cursor, query, docs, filters)
+        sql = replace(_fused_sql(cursor, query, docs, matches, filters), text=None)  # no headlines
+        with _through_the_graph(cursor):
+            cursor.execute(*sql.page())
+            return [row["id"] for row in _named_rows(cursor) if row["strong"]]
 
 
 @dataclass(frozen=True)
@@ -234,6 +260,7 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
     if with_facets:
         _add_facets(results, *_org_counts(cursor, found.facet_orgs))
         _add_category_facets(results, _category_counts(found.facet_categories))
+        _add_months(results, _month_counts(docs.published[found.ids]))
     return results
 
 
@@ -317,9 +344,9 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     results = Results(state=state, hits=hits, total=total, exhaustive=False, listed=listed)
     if with_facets:
         first = rows[0] if rows else None
-        orgs, categories, not_indexed = (
-            (first["facets"], first["category_facets"], first["not_indexed"]) if first else
-            _fused_facets(cursor, query, docs, matches, filters)
+        orgs, categories, not_indexed, months = (
+            (first["facets"], first["category_facets"], first["not_indexed"], first["months"])
+            if first else _fused_facets(cursor, query, docs, matches, filters)
         )  # fmt: skip
         if state.orgs:
             any_org = replace(query, state=state.with_changes(orgs=()))
@@ -335,6 +362,7 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
             )[1]
         _add_facets(results, orgs, not_indexed)
         _add_category_facets(results, [(c, n) for c, n in categories])
+        _add_months(results, months)
     results.meaning_fallback = (
         query.strict
         and state.mode == "hybrid"
@@ -358,7 +386,8 @@ def _through_the_graph(cursor):
 
 
 def _fused_facets(cursor, query: Query, docs: DocTable, matches, filters) -> tuple:
-    """(organization facets, category facets, not indexed) of a fused candidate set."""
+    """(organization facets, category facets, not indexed, strong matches per month) of a
+    fused candidate set."""
     cursor.execute(*_fused_sql(cursor, query, docs, matches, filters).facets())
     return cursor.fetchone()
 
@@ -496,6 +525,32 @@ def _category_counts(categories: np.ndarray) -> list[tuple[str, int]]:
     values, counts = np.unique(categories[categories >= 0], return_counts=True)
     facets = [(category_name(int(v)), int(c)) for v, c in zip(values, counts, strict=True)]
     return sorted(facets, key=lambda f: (-f[1], f[0]))[:FACET_LIMIT]
+
+
+def _month_counts(days: np.ndarray) -> dict[str, int]:
+    """Papers per month ("YYYY-MM", "" for undated) from their day numbers. Counted per day
+    first (one bincount over the matches, no sort), then the few thousand days are summed into
+    months: 7 ms for a million matches, where converting each to its month and counting those
+    took 70 ms (bench/timeline.py)."""
+    dated = days[days != NO_DATE]
+    counts = {"": len(days) - len(dated)} if len(dated) < len(days) else {}
+    if not len(dated):
+        return counts
+    first = int(dated.min())
+    per_day = np.bincount(dated - first)
+    month_of_day = np.arange(first, first + len(per_day)).astype("datetime64[D]")
+    month_of_day = month_of_day.astype("datetime64[M]").astype(np.int64)
+    first_month = int(month_of_day[0])
+    per_month = np.bincount(month_of_day - first_month, weights=per_day).astype(np.int64)
+    for offset in np.flatnonzero(per_month):
+        counts[str(np.datetime64(first_month + int(offset), "M"))] = int(per_month[offset])
+    return counts
+
+
+def _add_months(results: Results, counts: dict[str, int]) -> None:
+    counts = dict(counts)
+    results.undated = counts.pop("", 0)
+    results.month_counts = counts
 
 
 def _named_rows(cursor):

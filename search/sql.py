@@ -146,9 +146,9 @@ class FusedSQL:
         facets = (
             f"({self._facets_json()}) AS facets,"
             f" ({self._category_facets_json()}) AS category_facets,"
-            f" ({NOT_EMBEDDED}) AS not_indexed"
+            f" ({NOT_EMBEDDED}) AS not_indexed, ({_MONTHS_JSON}) AS months"
             if with_facets
-            else "NULL AS facets, NULL AS category_facets, NULL AS not_indexed"
+            else "NULL AS facets, NULL AS category_facets, NULL AS not_indexed, NULL AS months"
         )
         sql = f"""
         {self._with()}
@@ -191,10 +191,12 @@ class FusedSQL:
 
     def facets(self) -> tuple[str, dict]:
         """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
-        most first), their categories likewise ([category, count]), and how many papers lack a
-        current vector."""
+        most first), their categories likewise ([category, count]), how many papers lack a
+        current vector, and the strong matches per month ({"YYYY-MM": count}, "" undated)."""
         facets, categories = self._facets_json(), self._category_facets_json()
-        sql = f"{self._with()} SELECT ({facets}), ({categories}), ({NOT_EMBEDDED})"
+        sql = (
+            f"{self._with()} SELECT ({facets}), ({categories}), ({NOT_EMBEDDED}), ({_MONTHS_JSON})"
+        )
         return sql, self.params()
 
     # --- pieces -----------------------------------------------------------------------------
@@ -404,4 +406,14 @@ _CATEGORY_FACETS_JSON = f"""
         FROM fused f JOIN {PAPER} p ON p.id = f.id, unnest(p.categories[1:8]) AS u(category)
         WHERE {{listed}}
         GROUP BY u.category ORDER BY n DESC, u.category LIMIT 30
+    ) c"""
+# The strong matches per month, as the count counts them (the timeline, search.timeline):
+# {"YYYY-MM": n}, "" for the undated.
+_MONTHS_JSON = f"""
+    SELECT coalesce(json_object_agg(c.month, c.n), '{{}}')
+    FROM (
+        SELECT coalesce(to_char(p.published, 'YYYY-MM'), '') AS month, count(*) AS n
+        FROM fused f JOIN {PAPER} p ON p.id = f.id
+        WHERE f.strong
+        GROUP BY 1
     ) c"""

@@ -23,10 +23,13 @@ from markdown_it import MarkdownIt
 from papers.indexing import backlog
 from papers.models import Paper
 from search.catalogue import describe
+from search.citations import cite_links, export_links, write_bibtex
 from search.engine import search
+from search.exports import entries
 from search.similar import similar_papers
 from search.spelling import did_you_mean
 from search.state import Mode, SearchState, Sort
+from search.timeline import timeline
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
@@ -43,6 +46,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "sorts": Sort,
         "presets": _date_presets(results.published_range),
         "did_you_mean": did_you_mean(state),
+        "timeline": timeline(state, results.month_counts, results.undated),
+        "exports": export_links(state),
+        "export_limit": settings.EXPORT_MAX_RESULTS,
     }
     status = 400 if state.errors else 200
     # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
@@ -70,6 +76,8 @@ def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpRe
         # Searches the page links to: the organization's papers, and papers like this one.
         "organization_papers": SearchState(orgs=(org.slug,)) if org else None,
         "like_this": SearchState.from_query({"q": paper.title, "mode": Mode.SEMANTIC}),
+        "cite_links": cite_links(paper),
+        "bibtex": write_bibtex(entries(request, [paper])),
     }
     return render(request, "papers/detail.html", context)
 

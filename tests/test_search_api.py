@@ -21,6 +21,7 @@ TOP_LEVEL = {
     "did_you_mean",
     "results",
     "facets",
+    "exports",
 }
 PAPER_FIELDS = {
     "id",
@@ -254,7 +255,7 @@ def test_an_error_message_is_the_one_the_page_shows(client, catalogue):
 def test_the_paper_api_returns_the_paper_and_its_similar_papers(client, catalogue):
     target = paper(INFINITE)
     body = get_json(client, f"/api/papers/{target.pk}")
-    assert set(body) == PAPER_FIELDS | {"similar"}
+    assert set(body) == PAPER_FIELDS | {"similar", "cite"}
     assert_paper_json(body)
     assert body["id"] == target.pk
     assert body["title"] == target.title

@@ -137,10 +137,10 @@ document.addEventListener("DOMContentLoaded", () => {
       const status = button.parentElement.querySelector(".copy-status");
       try {
         await navigator.clipboard.writeText(input.value);
-        status.textContent = "Link copied.";
+        status.textContent = button.dataset.copied || "Link copied.";
       } catch {
         input.select();
-        status.textContent = "Press Ctrl+C to copy the selected link.";
+        status.textContent = "Press Ctrl+C to copy the selection.";
       }
     });
   }

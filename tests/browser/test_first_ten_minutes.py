@@ -56,6 +56,8 @@ def test_keyboard_focus_lands_on_the_results_after_each_swap(site, page):
     settled(page)
     expect(page.locator("#results-heading")).to_be_focused()
     page.keyboard.press("Tab")  # past the phone-only filters link, hidden here
+    expect(page.locator("details.export summary")).to_be_focused()  # Download, beside the count
+    page.keyboard.press("Tab")
     expect(page.locator("#results li.hit h3 a").first).to_be_focused()
 
     # A date preset, the same; a filter keeps focus on itself.
