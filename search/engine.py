@@ -21,7 +21,8 @@ from django.conf import settings
 
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
-from search import keyword, names
+from search import examples, keyword, names
+from search.examples import Examples
 from search.keyword_docs import (
     DocTable,
     category_name,
@@ -98,6 +99,7 @@ class Results:
     similar_titles: bool = False  # some keyword matches came from title similarity (a typo)
     meaning_fallback: bool = False  # nothing matched the typed syntax: these match by meaning
     listed: int = 0  # papers the pages run through: by relevance, the loose ones too
+    examples: Examples = field(default_factory=Examples)  # the papers marked like / unlike
 
     @property
     def loose(self) -> int:
@@ -123,8 +125,9 @@ class Results:
 
 @on_replica
 def search(state: SearchState, *, with_facets: bool = True) -> Results:
-    query = Query.of(state)
     connection = search_connection()
+    marked = examples.load(state, connection.alias)
+    query = Query.of(state, marked)
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         if query.vector is None:
@@ -133,6 +136,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
             with _through_the_graph(cursor):
                 results = _fused(cursor, query, docs, with_facets)
     results.similar_titles = any(h.similar_title for h in results.hits)
+    results.examples = marked
     results.catalogue_size = docs.alive
     results.published_range = docs.published_range
     return results
@@ -146,9 +150,9 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
     The candidate depth is only raised when n exceeds it, so for n <= SEARCH_CANDIDATE_DEPTH
     the ranking is exactly the web page's.
     """
-    query = Query.of(state.with_changes(page=1))
-    query = replace(query, limit=n, offset=0, depth=max(query.depth, n))
     connection = search_connection()
+    query = Query.of(state.with_changes(page=1), examples.load(state, connection.alias))
+    query = replace(query, limit=n, offset=0, depth=max(query.depth, n))
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         if query.vector is None:
@@ -174,13 +178,15 @@ class Query:
     depth: int
 
     @classmethod
-    def of(cls, state: SearchState) -> Query:
+    def of(cls, state: SearchState, marked: Examples | None = None) -> Query:
         text = parse_text_query(state.q) if state.q else None
         vector = None
         if state.q and state.mode in ("hybrid", "semantic"):
             from papers.embeddings import get_embedder
 
             vector = tuple(get_embedder().encode_query(state.q))
+        if marked is not None and marked.papers:
+            vector = examples.rocchio(vector, marked)
         tuning = Tuning.from_settings()
         page_size = settings.SEARCH_PAGE_SIZE
         return cls(
@@ -201,10 +207,10 @@ class Query:
 def build_sql(state: SearchState) -> FusedSQL | None:
     """The fused SQL a search by meaning runs (None for keyword-only and browsing, which rank
     in numpy): its candidates() are the fusion's raw material for experiments."""
-    query = Query.of(state)
+    connection = search_connection()
+    query = Query.of(state, examples.load(state, connection.alias))
     if query.vector is None:
         return None
-    connection = search_connection()
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         filters = _filters(cursor, query.state)
@@ -402,6 +408,8 @@ def _fused_sql(
         semantic_exclude=exclude,
         only_ids=_only_ids(candidates, filters, docs),
         name_keys=names.plain_query_keys(state.q),
+        as_of=state.as_of_time,
+        excluded=state.marked,
     )
 
 
@@ -468,6 +476,8 @@ def _filters(cursor, state: SearchState) -> keyword.Filters:
         categories=categories,
         start=day_number(state.start_date) if state.start_date else None,
         end=day_number(state.end_date) if state.end_date else None,
+        later=examples.later_ids(state.as_of_time, cursor),
+        excluded=np.array(sorted(state.marked), dtype=np.int64) if state.marked else None,
     )
 
 

@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 
 from papers.indexing import backlog
 from papers.models import Paper
+from search import examples
 from search.catalogue import describe
 from search.engine import search
 from search.similar import similar_papers
@@ -23,7 +24,7 @@ from search.state import Mode, SearchState, Sort
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
-    state = SearchState.from_query(request.GET)
+    state = examples.checked(SearchState.from_query(request.GET))
     canonical = state.url
     if not request.htmx and not state.errors and request.get_full_path() != canonical:
         return redirect(canonical)  # the address bar always shows the permalink
@@ -36,6 +37,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "sorts": Sort,
         "presets": _date_presets(results.published_range),
         "did_you_mean": did_you_mean(state),
+        "pinned_url": request.build_absolute_uri(_pinned(state).url),
     }
     status = 400 if state.errors else 200
     # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
@@ -49,6 +51,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _pinned(state: SearchState) -> SearchState:
+    """The link that keeps showing these results: pinned at the latest import (unless it is
+    pinned already, or the catalogue is empty)."""
+    latest = None if state.as_of else examples.latest_import()
+    return state.pinned(latest) if latest else state
 
 
 def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
