@@ -215,3 +215,7 @@ SYNC_MAX_WAIT = env_float("SYNC_MAX_WAIT", 600.0)
 for _name in ("SYNC_REQUEST_DELAY", "SYNC_TIMEOUT", "SYNC_BACKOFF", "SYNC_MAX_WAIT"):
     if globals()[_name] < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative")
+
+# --- Members who judge results (evaluation.views.judge; Django's auth views) -----------------
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"

@@ -66,6 +66,7 @@ class Hit:
     title_marked: str | None  # the title with matched terms between HIGHLIGHT_START/STOP
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
     strong: bool = True  # a strong match; False: loosely related (search.sql.SORT_ORDER)
+    judgment: bool | None = None  # the signed-in member's verdict for this query, if any
 
 
 @dataclass

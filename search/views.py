@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import push_url
 from markdown_it import MarkdownIt
 
+from evaluation.judgments import verdicts
 from papers.indexing import backlog
 from papers.models import Paper
 from search import examples
@@ -29,6 +30,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     if not request.htmx and not state.errors and request.get_full_path() != canonical:
         return redirect(canonical)  # the address bar always shows the permalink
     results = search(state)
+    judged = verdicts(request.user, state.q, [hit.paper.pk for hit in results.hits])
+    for hit in results.hits:
+        hit.judgment = judged.get(hit.paper.pk)
     context = {
         "state": state,
         "results": results,
