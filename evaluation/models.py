@@ -14,9 +14,7 @@ class Judgment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="judgments"
     )
     query = models.TextField(help_text="The query text the result answered, as typed.")
-    search = models.TextField(
-        blank=True, help_text="The whole search: its canonical query string."
-    )
+    search = models.TextField(blank=True, help_text="The whole search: its canonical query string.")
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="judgments")
     relevant = models.BooleanField()
     created_at = models.DateTimeField(auto_now_add=True)
