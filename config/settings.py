@@ -190,6 +190,12 @@ SEARCH_KEYWORD_MIN_COVERAGE = env_float("SEARCH_KEYWORD_MIN_COVERAGE", 0.2)
 # by meaning: with all-MiniLM-L6-v2, gibberish and off-topic queries stay under it ("asdf" 0.19,
 # "banana bread recipe" 0.03 on the demo papers); every SciFact claim's nearest is above it.
 SEARCH_SEMANTIC_NOISE_FLOOR = env_float("SEARCH_SEMANTIC_NOISE_FLOOR", 0.2)
+# More like these (search.examples): the query vector is alpha x the typed text's + beta x the
+# liked papers' mean - gamma x the unliked papers' mean, normalized (Rocchio). Chosen on SciFact
+# train by bench/more_like_these.py (docs/RELEVANCE.md).
+SEARCH_ROCCHIO_ALPHA = env_float("SEARCH_ROCCHIO_ALPHA", 1.0)
+SEARCH_ROCCHIO_BETA = env_float("SEARCH_ROCCHIO_BETA", 1.0)
+SEARCH_ROCCHIO_GAMMA = env_float("SEARCH_ROCCHIO_GAMMA", 0.25)
 
 # --- Keeping current: manage.py sync_papers (docs/OPERATIONS.md) ------------------------------
 HF_DAILY_PAPERS_URL = env_str("HF_DAILY_PAPERS_URL", "https://huggingface.co/api/daily_papers")
@@ -211,3 +217,7 @@ SYNC_MAX_WAIT = env_float("SYNC_MAX_WAIT", 600.0)
 for _name in ("SYNC_REQUEST_DELAY", "SYNC_TIMEOUT", "SYNC_BACKOFF", "SYNC_MAX_WAIT"):
     if globals()[_name] < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative")
+
+# --- Members who judge results (evaluation.views.judge; Django's auth views) -----------------
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"

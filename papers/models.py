@@ -165,6 +165,8 @@ class Paper(models.Model):
                 opclasses=["vector_cosine_ops"],
             ),
             models.Index(fields=["published"], name="paper_published"),
+            # A pinned link (as_of) reads the papers imported after it, and its latest import.
+            models.Index(fields=["created_at"], name="paper_created_at"),
             # For the search page's category filter (categories @> ARRAY[...]).
             GinIndex(fields=["categories"], name="paper_categories_gin"),
             models.Index(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from papers.models import Paper
+from search import examples
 from search.citations import cite_links, export_links
 from search.engine import Hit, Results, search
 from search.similar import similar_papers
@@ -13,7 +14,7 @@ from search.state import SearchState
 
 
 def search_api(request: HttpRequest) -> JsonResponse:
-    state = SearchState.from_query(request.GET)
+    state = examples.checked(SearchState.from_query(request.GET))
     if state.errors:
         return JsonResponse({"errors": state.errors}, status=400)
     results = search(state)
@@ -30,6 +31,12 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "page": state.page,
             "pages": results.pages,
             "not_indexed": results.not_indexed,
+            # The papers marked like= / unlike=: not in the results; "embedded": false while
+            # one cannot steer the search yet (it has no vector).
+            "examples": [
+                {"id": e.pk, "title": e.title, "liked": e.liked, "embedded": e.embedded}
+                for e in results.examples.papers
+            ],
             "fallback": _fallback(results),
             # The same search with its unknown words corrected, when some word is in no paper.
             "did_you_mean": _suggestion(request, state),

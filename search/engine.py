@@ -21,7 +21,8 @@ from django.conf import settings
 
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
-from search import keyword, names
+from search import examples, keyword, names
+from search.examples import Examples
 from search.keyword_docs import (
     NO_DATE,
     DocTable,
@@ -66,6 +67,7 @@ class Hit:
     title_marked: str | None  # the title with matched terms between HIGHLIGHT_START/STOP
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
     strong: bool = True  # a strong match; False: loosely related (search.sql.SORT_ORDER)
+    judgment: bool | None = None  # the signed-in member's verdict for this query, if any
 
 
 @dataclass
@@ -103,6 +105,7 @@ class Results:
     # (search.timeline); and those without a date. Empty without facets.
     month_counts: dict[str, int] = field(default_factory=dict)
     undated: int = 0
+    examples: Examples = field(default_factory=Examples)  # the papers marked like / unlike
 
     @property
     def loose(self) -> int:
@@ -128,8 +131,9 @@ class Results:
 
 @on_replica
 def search(state: SearchState, *, with_facets: bool = True) -> Results:
-    query = Query.of(state)
     connection = search_connection()
+    marked = examples.load(state, connection.alias)
+    query = Query.of(state, marked)
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         if query.vector is None:
@@ -138,6 +142,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
             with _through_the_graph(cursor):
                 results = _fused(cursor, query, docs, with_facets)
     results.similar_titles = any(h.similar_title for h in results.hits)
+    results.examples = marked
     results.catalogue_size = docs.alive
     results.published_range = docs.published_range
     return results
@@ -151,9 +156,9 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
     The candidate depth is only raised when n exceeds it, so for n <= SEARCH_CANDIDATE_DEPTH
     the ranking is exactly the web page's.
     """
-    query = Query.of(state.with_changes(page=1))
-    query = replace(query, limit=n, offset=0, depth=max(query.depth, n))
     connection = search_connection()
+    query = Query.of(state.with_changes(page=1), examples.load(state, connection.alias))
+    query = replace(query, limit=n, offset=0, depth=max(query.depth, n))
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         if query.vector is None:
@@ -200,13 +205,15 @@ class Query:
     depth: int
 
     @classmethod
-    def of(cls, state: SearchState) -> Query:
+    def of(cls, state: SearchState, marked: Examples | None = None) -> Query:
         text = parse_text_query(state.q) if state.q else None
         vector = None
         if state.q and state.mode in ("hybrid", "semantic"):
             from papers.embeddings import get_embedder
 
             vector = tuple(get_embedder().encode_query(state.q))
+        if marked is not None and marked.papers:
+            vector = examples.rocchio(vector, marked)
         tuning = Tuning.from_settings()
         page_size = settings.SEARCH_PAGE_SIZE
         return cls(
@@ -227,10 +234,10 @@ class Query:
 def build_sql(state: SearchState) -> FusedSQL | None:
     """The fused SQL a search by meaning runs (None for keyword-only and browsing, which rank
     in numpy): its candidates() are the fusion's raw material for experiments."""
-    query = Query.of(state)
+    connection = search_connection()
+    query = Query.of(state, examples.load(state, connection.alias))
     if query.vector is None:
         return None
-    connection = search_connection()
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         filters = _filters(cursor, query.state)
@@ -431,6 +438,8 @@ def _fused_sql(
         semantic_exclude=exclude,
         only_ids=_only_ids(candidates, filters, docs),
         name_keys=names.plain_query_keys(state.q),
+        as_of=state.as_of_time,
+        excluded=state.marked,
     )
 
 
@@ -497,6 +506,8 @@ def _filters(cursor, state: SearchState) -> keyword.Filters:
         categories=categories,
         start=day_number(state.start_date) if state.start_date else None,
         end=day_number(state.end_date) if state.end_date else None,
+        later=examples.later_ids(state.as_of_time, cursor),
+        excluded=np.array(sorted(state.marked), dtype=np.int64) if state.marked else None,
     )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
 from papers.models import Paper
+from search import examples
 from search.engine import search
 from search.state import SearchState, Sort
 
@@ -29,7 +30,7 @@ class SearchFeed(Feed):
     feed_type = TextSummaryAtomFeed
 
     def __call__(self, request: HttpRequest, *args, **kwargs):
-        state = SearchState.from_query(request.GET)
+        state = examples.checked(SearchState.from_query(request.GET))
         if state.errors:
             return JsonResponse({"errors": state.errors}, status=400)
         return super().__call__(request, *args, **kwargs)

@@ -16,13 +16,13 @@ the query's idf; typed syntax must match as PostgreSQL's websearch_to_tsquery re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from papers.keyword_index import POSTINGS
 from search import tsquery
-from search.keyword_docs import NO_DATE, DocTable
+from search.keyword_docs import GONE, NO_DATE, DocTable
 from search.names import named_sql
 from search.query_text import TextQuery
 
@@ -71,6 +71,12 @@ class Filters:
     start: int | None = None  # day numbers (search.keyword_docs.day_number), inclusive
     end: int | None = None
     categories: tuple[int, ...] | None = None  # category numbers (keyword_docs); None: any
+    # Sorted paper ids left out of every list and count. `later`: imported after a pinned
+    # as_of, so not in that catalogue at all (nor in BM25's statistics); `excluded`: the
+    # papers marked as examples, shown above the list instead. Not compared: the SQL side
+    # filters on them itself (search.sql), so they never make a search "filtered".
+    later: np.ndarray | None = field(default=None, compare=False)
+    excluded: np.ndarray | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -130,6 +136,8 @@ def find(
         return _no_matches(has_terms=bool(rank_terms))
     lexemes = sorted(set(rank_terms) | tree.lexemes())
     postings = _postings([row[3:] for row in rows if row[3] is not None], cursor, lexemes, docs)
+    if filters.later is not None:
+        postings = {lexeme: _drop(p, filters.later) for lexeme, p in postings.items()}
 
     def member(lexeme: str) -> np.ndarray:
         mask = np.zeros(docs.size, dtype=bool)
@@ -138,7 +146,7 @@ def find(
         return mask
 
     matching = tree.evaluate(member)
-    scores, idf_sum = _bm25(rank_terms, postings, docs, tuning)
+    scores, idf_sum = _bm25(rank_terms, postings, docs, tuning, filters.later)
     dated = in_dates(np.flatnonzero(matching), filters, docs)
     coverage = 0.0 if text.strict else tuning.min_coverage * idf_sum
     strong = scores[dated] > 0
@@ -179,7 +187,7 @@ def narrowed(
     that held a typed word, whatever its score (for `matched_any`)."""
     # A paper committed after this process's copy was read (found by a later statement: the
     # titles that look like the query, say) waits for the next search.
-    known = ids < docs.size
+    known = (ids < docs.size) & _shown_mask(ids, filters)
     ids, scores, considered = ids[known], scores[known], considered[considered < docs.size]
     org_ok, category_ok = _org_filter(ids, filters, docs), _category_filter(ids, filters, docs)
     seen_org = _org_filter(considered, filters, docs)
@@ -278,11 +286,17 @@ def _no_matches(*, has_terms: bool) -> KeywordMatches:
 
 
 def _bm25(
-    terms: list[str], postings: dict[str, Postings], docs: DocTable, tuning: KeywordTuning
+    terms: list[str],
+    postings: dict[str, Postings],
+    docs: DocTable,
+    tuning: KeywordTuning,
+    later: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Scores by paper id (a dense array), and the summed idf of the query's terms."""
+    """Scores by paper id (a dense array), and the summed idf of the query's terms; over the
+    catalogue without the papers imported `later` than a pinned as_of, so that a pinned link's
+    scores (and so its order) do not move when papers are added."""
     scores = np.zeros(docs.size)
-    n, average = docs.alive, docs.average_length
+    n, average = _collection(docs, later)
     idf_sum = 0.0
     for term in terms:
         found = postings.get(term)
@@ -297,6 +311,37 @@ def _bm25(
     return scores, idf_sum
 
 
+def _collection(docs: DocTable, later: np.ndarray | None) -> tuple[int, float]:
+    """BM25's number of papers and their average length, without the `later` ones."""
+    if later is None:
+        return docs.alive, docs.average_length
+    later = later[later < docs.size]
+    gone = later[docs.segment[later] != GONE]
+    n = docs.alive - len(gone)
+    length = docs.length_sum - int(docs.length[gone].sum())
+    return n, (max(length / n, 1.0) if n else 1.0)
+
+
+def _drop(postings: Postings, ids: np.ndarray) -> Postings:
+    keep = ~np.isin(postings.ids, ids)
+    return Postings(
+        postings.ids[keep], postings.title[keep], postings.body[keep], postings.extra[keep]
+    )
+
+
+def shown(ids: np.ndarray, filters: Filters) -> np.ndarray:
+    """The ids that may be listed: not imported after a pinned as_of, not marked examples."""
+    return ids[_shown_mask(ids, filters)]
+
+
+def _shown_mask(ids: np.ndarray, filters: Filters) -> np.ndarray:
+    keep = np.ones(len(ids), dtype=bool)
+    for hidden in (filters.later, filters.excluded):
+        if hidden is not None and len(hidden):
+            keep &= ~np.isin(ids, hidden)
+    return keep
+
+
 def within(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
     """The ids that pass every filter."""
     ids = in_dates(ids, filters, docs)
@@ -304,6 +349,8 @@ def within(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
 
 
 def in_dates(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
+    """The ids within the dates (and shown at all)."""
+    ids = shown(ids, filters)
     if filters.start is None and filters.end is None:
         return ids
     published = docs.published[ids]

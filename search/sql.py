@@ -9,7 +9,7 @@ one round trip. Every column is named and read by name (search.engine).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 
@@ -139,6 +139,8 @@ class FusedSQL:
     only_ids: tuple[int, ...] | None = None
     # The query's name keys (search.names): the papers they name come first by relevance.
     name_keys: tuple[str, ...] = ()
+    as_of: datetime | None = None  # only papers imported by then (SearchState.as_of)
+    excluded: tuple[int, ...] = ()  # the papers marked as examples: not listed
 
     def page(self, *, with_facets: bool = False) -> tuple[str, dict]:
         """One ranked page; every row also carries the number of candidates and, when asked,
@@ -260,7 +262,7 @@ class FusedSQL:
         serve them (`+ 0`, `|| '{}'`): the planner then walks the HNSW graph and filters as it
         goes, where it chose to read a big organization's 68,000 papers by its index and rank
         them all (0.7 s at a million papers, bench/scale.py)."""
-        if self.only_ids is not None:
+        if self.only_ids is not None:  # within every filter already (search.keyword.within)
             return "p.id = ANY(%(only_ids)s::bigint[])"
         return _filters("p", self)
 
@@ -314,6 +316,8 @@ class FusedSQL:
             "exclude": self.semantic_exclude,
             "only_ids": list(self.only_ids or ()),
             "name_keys": list(self.name_keys),
+            "as_of": self.as_of,
+            "excluded": list(self.excluded),
             "keyword_strength": tuning.keyword_strength,
             "strong_similarity": tuning.strong_similarity,
             "strong_score": tuning.strong_score,
@@ -361,8 +365,12 @@ def rows_sql(text: TextQuery | None) -> str:
 
 def _filters(alias: str, query) -> str:
     """The organization, category and date filters, written so that no index on those columns
-    can serve them (see FusedSQL._scope)."""
+    can serve them (see FusedSQL._scope); a pinned as_of and the marked examples likewise."""
     clauses = ["TRUE"]
+    if query.as_of:
+        clauses.append(f"({alias}.created_at + interval '0 s') <= %(as_of)s")
+    if query.excluded:
+        clauses.append(f"({alias}.id + 0) <> ALL(%(excluded)s::bigint[])")
     if query.orgs:
         clauses.append(
             f"({alias}.organization_id + 0) IN (SELECT id FROM {ORG} WHERE slug = ANY(%(orgs)s))"

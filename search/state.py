@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -27,6 +27,15 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
 MAX_CATEGORIES = 20
 CATEGORY = re.compile(r"^[A-Za-z-]{1,20}(\.[A-Za-z-]{1,20})?$")  # cs.LG, hep-th, q-bio.NC
+# Papers marked as good (like=) or bad (unlike=) examples: ids, at most this many of each.
+MAX_EXAMPLES = 20
+PAPER_ID = re.compile(r"^[1-9][0-9]{0,17}$", re.ASCII)  # a positive bigint, no sign or spaces
+# as_of: an ISO date-time; without an offset it is UTC. Written back as UTC with a Z.
+AS_OF = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$", re.ASCII
+)
+# A link pinned a little ahead of this server's clock (another machine's "now") is accepted.
+AS_OF_LEEWAY = timedelta(minutes=5)
 DATE_FORMS = (
     (re.compile(r"^(\d{4})$", re.ASCII), "year"),
     (re.compile(r"^(\d{4})-(\d{2})$", re.ASCII), "month"),
@@ -69,6 +78,9 @@ class SearchState:
     cats: tuple[str, ...] = ()  # arXiv categories, as written (cs.LG)
     date_from: str = ""  # as the user wrote it: YYYY, YYYY-MM or YYYY-MM-DD
     date_to: str = ""
+    likes: tuple[int, ...] = ()  # paper ids: more like these (search.examples)
+    unlikes: tuple[int, ...] = ()  # paper ids: fewer like these
+    as_of: str = ""  # canonical UTC date-time: only papers imported by then (search.examples)
     sort: Sort | None = None  # None: the default for whether there is a query
     page: int = 1
     errors: dict[str, str] = field(default_factory=dict, compare=False)
@@ -92,12 +104,19 @@ class SearchState:
             cats=_categories(params, errors),
             date_from=_date(params, "from", errors),
             date_to=_date(params, "to", errors),
+            likes=_ids(params, "like", errors),
+            unlikes=_ids(params, "unlike", errors),
+            as_of=_as_of(params, errors),
             sort=_choice(params, "sort", Sort, errors),
             page=_page(params, errors),
         )
         if state.date_from and state.date_to and state.start_date > state.end_date:
             errors["to"] = "The end date is before the start date."
             state = replace(state, date_to="")
+        both = set(state.likes) & set(state.unlikes)
+        if both:
+            errors["unlike"] = f"Paper {min(both)} is liked and unliked: it stays liked."
+            state = replace(state, unlikes=tuple(i for i in state.unlikes if i not in both))
         if state.sort == state.default_sort:
             state = replace(state, sort=None)
         rejected = {name: _one(params, name).strip() for name in ("from", "to") if name in errors}
@@ -106,13 +125,27 @@ class SearchState:
     # --- derived values -------------------------------------------------------------------
     @property
     def default_sort(self) -> Sort:
-        return Sort.RELEVANCE if self.q else Sort.NEWEST
+        return Sort.RELEVANCE if self.ranks else Sort.NEWEST
 
     @property
     def effective_sort(self) -> Sort:
-        if self.sort == Sort.RELEVANCE and not self.q:
+        if self.sort == Sort.RELEVANCE and not self.ranks:
             return Sort.NEWEST  # nothing to be relevant to
         return self.sort or self.default_sort
+
+    @property
+    def ranks(self) -> bool:
+        """Whether there is something to rank by: typed text, or papers liked as examples."""
+        return bool(self.q or self.likes)
+
+    @property
+    def marked(self) -> tuple[int, ...]:
+        """The papers marked as examples, liked or not: shown above the list, not in it."""
+        return self.likes + self.unlikes
+
+    @property
+    def as_of_time(self) -> datetime | None:
+        return datetime.fromisoformat(self.as_of) if self.as_of else None
 
     @property
     def start_date(self) -> date | None:
@@ -144,8 +177,12 @@ class SearchState:
             pairs.append(("from", self.date_from))
         if self.date_to:
             pairs.append(("to", self.date_to))
+        pairs += [("like", str(pk)) for pk in self.likes]
+        pairs += [("unlike", str(pk)) for pk in self.unlikes]
         if self.sort and self.sort != self.default_sort:
             pairs.append(("sort", self.sort.value))
+        if self.as_of:
+            pairs.append(("as_of", self.as_of))
         if self.page != 1:
             pairs.append(("page", str(self.page)))
         return pairs
@@ -182,6 +219,9 @@ class SearchState:
             "cat": list(self.cats),
             "from": self.date_from or None,
             "to": self.date_to or None,
+            "like": list(self.likes),
+            "unlike": list(self.unlikes),
+            "as_of": self.as_of or None,
             "sort": self.effective_sort.value,
             "page": self.page,
         }
@@ -199,6 +239,29 @@ class SearchState:
     def toggling_category(self, category: str) -> SearchState:
         cats = set(self.cats) ^ {category}
         return self.with_changes(cats=tuple(sorted(cats)))
+
+    def liking(self, pk: int) -> SearchState:
+        """This search with the paper as a good example (and no longer a bad one)."""
+        return self.with_changes(
+            likes=tuple(sorted({*self.likes, pk})), unlikes=_without(self.unlikes, pk)
+        )
+
+    def unliking(self, pk: int) -> SearchState:
+        return self.with_changes(
+            likes=_without(self.likes, pk), unlikes=tuple(sorted({*self.unlikes, pk}))
+        )
+
+    def unmarking(self, pk: int) -> SearchState:
+        return self.with_changes(likes=_without(self.likes, pk), unlikes=_without(self.unlikes, pk))
+
+    def pinned(self, moment: datetime) -> SearchState:
+        """The same search over the catalogue as it was at `moment` (a shareable link that keeps
+        showing the same papers), on the same page."""
+        return replace(self, errors={}, rejected={}, as_of=_canonical_time(moment))
+
+
+def _without(ids: tuple[int, ...], pk: int) -> tuple[int, ...]:
+    return tuple(i for i in ids if i != pk)
 
 
 def _one(params, name: str) -> str:
@@ -239,6 +302,39 @@ def _many(params, name, pattern, limit, errors, *, what, plural, fold=None) -> t
         errors[name] = f"At most {limit} {plural} at once."
         good = good[:limit]
     return tuple(good)
+
+
+def _ids(params, name: str, errors: dict) -> tuple[int, ...]:
+    """Paper ids (whether such papers exist is checked by search.examples.checked)."""
+    values = _many(params, name, PAPER_ID, MAX_EXAMPLES, errors, what="a paper id",
+                   plural="papers")  # fmt: skip
+    return tuple(sorted({int(v) for v in values})[:MAX_EXAMPLES])
+
+
+def _as_of(params, errors: dict) -> str:
+    value = _one(params, "as_of").strip()
+    if not value:
+        return ""
+    try:
+        if not AS_OF.match(value):
+            raise ValueError(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        canonical = _canonical_time(moment)
+    except (ValueError, OverflowError):
+        errors["as_of"] = "Use a date and time like 2025-03-14T09:30:00Z."
+        return ""
+    if moment > datetime.now(UTC) + AS_OF_LEEWAY:
+        errors["as_of"] = "That time is in the future: the catalogue cannot be shown as of then."
+        return ""
+    return canonical
+
+
+def _canonical_time(moment: datetime) -> str:
+    """UTC, to the second (to the microsecond only when given so), with a Z."""
+    moment = moment.astimezone(UTC)
+    fraction = f".{moment.microsecond:06d}" if moment.microsecond else ""
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + fraction + "Z"
 
 
 def _date(params, name: str, errors: dict) -> str:

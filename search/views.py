@@ -20,8 +20,10 @@ from django.views.defaults import page_not_found
 from django_htmx.http import push_url
 from markdown_it import MarkdownIt
 
+from evaluation.judgments import verdicts
 from papers.indexing import backlog
 from papers.models import Paper
+from search import examples
 from search.catalogue import describe
 from search.citations import cite_links, export_links, write_bibtex
 from search.engine import search
@@ -33,11 +35,14 @@ from search.timeline import timeline
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
-    state = SearchState.from_query(request.GET)
+    state = examples.checked(SearchState.from_query(request.GET))
     canonical = state.url
     if not request.htmx and not state.errors and request.get_full_path() != canonical:
         return redirect(canonical)  # the address bar always shows the permalink
     results = search(state)
+    judged = verdicts(request.user, state.q, [hit.paper.pk for hit in results.hits])
+    for hit in results.hits:
+        hit.judgment = judged.get(hit.paper.pk)
     context = {
         "state": state,
         "results": results,
@@ -49,6 +54,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "timeline": timeline(state, results.month_counts, results.undated),
         "exports": export_links(state),
         "export_limit": settings.EXPORT_MAX_RESULTS,
+        "pinned_url": request.build_absolute_uri(_pinned(state).url),
     }
     status = 400 if state.errors else 200
     # htmx fetches an evicted history entry with HX-Request too: it must get the whole page.
@@ -62,6 +68,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _pinned(state: SearchState) -> SearchState:
+    """The link that keeps showing these results: pinned at the latest import (unless it is
+    pinned already, or the catalogue is empty)."""
+    latest = None if state.as_of else examples.latest_import()
+    return state.pinned(latest) if latest else state
 
 
 def paper_page(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:

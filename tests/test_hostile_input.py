@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from search.state import SearchState
 
-PARAMETERS = ("q", "mode", "org", "cat", "from", "to", "sort", "page", "from")
+PARAMETERS = ("q", "mode", "org", "cat", "from", "to", "sort", "page", "like", "unlike", "as_of")
 # Fragments that mean something to SQL, to PostgreSQL's tsquery parser, to websearch_to_tsquery,
 # to the highlighter (\x02 \x03), to HTML and to Python's int(): drawn whole so they meet often.
 METACHARACTERS = (

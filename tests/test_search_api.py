@@ -13,6 +13,7 @@ TOP_LEVEL = {
     "query",
     "total",
     "loosely_related",
+    "examples",
     "total_approximate",
     "page",
     "pages",
@@ -96,6 +97,9 @@ def test_the_search_api_answers_with_the_documented_schema(client, catalogue, mo
         "cat": [],
         "from": None,
         "to": None,
+        "like": [],
+        "unlike": [],
+        "as_of": None,
         "sort": "relevance",
         "page": 1,
     }
@@ -166,6 +170,9 @@ def test_the_query_echoes_the_canonical_state(client, catalogue):
         "cat": ["cs.LG"],
         "from": "2024-03",
         "to": "2025",
+        "like": [],
+        "unlike": [],
+        "as_of": None,
         "sort": "upvotes",
         "page": 2,
     }

@@ -127,6 +127,9 @@ def test_to_dict_echoes_the_canonical_state():
         "cat": ["hep-th"],
         "from": "2024",
         "to": None,
+        "like": [],
+        "unlike": [],
+        "as_of": None,
         "sort": "relevance",
         "page": 2,
     }

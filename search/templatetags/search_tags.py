@@ -103,3 +103,17 @@ def duration(seconds: float) -> str:
 def closeness(cosine_distance: float) -> str:
     """How similar a paper is, as a percentage (cosine similarity), for the similar-papers list."""
     return f"{round((1 - cosine_distance) * 100)}% similar"
+
+
+@register.simple_tag
+def example_url(state: SearchState, pk: int, change: str) -> str:
+    """This search with a paper liked, unliked or no longer marked ("like", "unlike", "unmark")."""
+    changed = {"like": state.liking, "unlike": state.unliking, "unmark": state.unmarking}[change]
+    return changed(pk).url
+
+
+@register.filter
+def examples_by_kind(liked: list, unliked: list) -> list[tuple[str, list]]:
+    """The marked papers under their headings, each heading only when it has papers."""
+    kinds = [("More like these:", liked), ("Fewer like these:", unliked)]
+    return [(label, papers) for label, papers in kinds if papers]

@@ -128,20 +128,23 @@ document.addEventListener("click", (event) => {
   }
 });
 
-// "Copy link" buttons copy the value of the input they point at.
-document.addEventListener("DOMContentLoaded", () => {
-  for (const button of document.querySelectorAll(".copy-link")) {
-    button.hidden = false;
-    button.addEventListener("click", async () => {
-      const input = document.getElementById(button.dataset.copyTarget);
-      const status = button.parentElement.querySelector(".copy-status");
-      try {
-        await navigator.clipboard.writeText(input.value);
-        status.textContent = button.dataset.copied || "Link copied.";
-      } catch {
-        input.select();
-        status.textContent = "Press Ctrl+C to copy the selection.";
-      }
-    });
+// "Copy link" buttons copy the value of the input they point at. They are hidden without this
+// script, shown on load and after each swap of the results (which bring their own).
+function showCopyButtons() {
+  for (const button of document.querySelectorAll(".copy-link")) button.hidden = false;
+}
+document.addEventListener("DOMContentLoaded", showCopyButtons);
+document.addEventListener("htmx:afterSettle", showCopyButtons);
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest && event.target.closest(".copy-link");
+  if (!button) return;
+  const input = document.getElementById(button.dataset.copyTarget);
+  const status = button.parentElement.querySelector(".copy-status");
+  try {
+    await navigator.clipboard.writeText(input.value);
+    status.textContent = button.dataset.copied || "Link copied.";
+  } catch {
+    input.select();
+    status.textContent = "Press Ctrl+C to copy the selection.";
   }
 });

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from config.database import create_database, drop_database, using_database
 from evaluation.beir import DatasetError, load_dataset, select
 from evaluation.catalogue import doc_ids_by_pk, eval_database_name, sync_catalogue
+from evaluation.judgments import as_dataset
 from evaluation.runs import run_mode
 from evaluation.scoring import RECALL_DEPTH, ModeScores, score
 from papers.indexing import embed_here, workable
@@ -35,7 +36,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("dir", type=Path, metavar="DIR", help="the data set folder")
+        parser.add_argument(
+            "dir", type=Path, metavar="DIR", nargs="?", help="the data set folder (BEIR layout)"
+        )
+        parser.add_argument(
+            "--judgments",
+            action="store_true",
+            help="also score every mode on the group's own judgments (members' verdicts on the "
+            "search page), over the app's own catalogue",
+        )
         parser.add_argument("--split", default="train", choices=["train", "dev", "test"])
         parser.add_argument(
             "--corpus",
@@ -91,6 +100,16 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be a positive number")
         overrides = _overrides(options["overrides"])
         commit = _commit()  # now: the tree may change while the queries run
+        if options["dir"] is None and not options["judgments"]:
+            raise CommandError("Name a data set folder (DIR), or pass --judgments, or both.")
+        if options["dir"] is not None:
+            self.evaluate_dataset(options, modes, k, overrides, commit)
+        if options["judgments"]:
+            report = self.evaluate_judgments(modes, k, overrides)
+            report |= {"commit": commit, "command": _command_line(options)}
+            self.print_report(report, k)
+
+    def evaluate_dataset(self, options, modes, k, overrides, commit) -> None:
         try:
             full = load_dataset(options["dir"], options["split"], corpus=options["corpus"])
         except DatasetError as exc:
@@ -116,6 +135,40 @@ class Command(BaseCommand):
         if options["json"]:
             options["json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
             self.stdout.write(f"figures written to {options['json']}")
+
+    def evaluate_judgments(self, modes, k, overrides) -> dict:
+        """Every mode on the group's judgments, over this catalogue as it is (no evaluation
+        database: the judged papers are the app's own; the worker embeds them)."""
+        dataset = as_dataset()
+        dataset.queries = {
+            qid: text for qid, text in dataset.queries.items() if any(dataset.qrels[qid].values())
+        }
+        if not dataset.queries:
+            raise CommandError("No query has a result judged relevant yet: nothing to score.")
+        runs, scores = {}, {}
+        with override_settings(**overrides):
+            search_settings = _search_settings()
+            for mode in modes:
+                runs[mode] = run_mode(
+                    dataset, mode, depth=max(k, RECALL_DEPTH), doc_ids=_PaperIds()
+                )
+                scores[mode] = score(dataset, runs[mode], k=k)
+        return {
+            "dataset": "the group's judgments",
+            "path": ".",
+            "corpus": ".",
+            "split": dataset.split,
+            "database": settings.DATABASES["default"]["NAME"],
+            "embedding_model": settings.EMBEDDING_MODEL,
+            "k": k,
+            "queries": len(dataset.queries),
+            "documents": len(dataset.corpus),
+            "settings": search_settings,
+            "overrides": overrides,
+            "modes": {mode: _figures(s, k) for mode, s in scores.items()},
+            "input_errors": {mode: r.input_errors for mode, r in runs.items() if r.input_errors},
+            "errors": {mode: r.errors for mode, r in runs.items() if r.errors},
+        }
 
     def evaluate(self, dataset, database, modes, k, overrides, rebuild) -> dict:
         if rebuild:
@@ -298,9 +351,18 @@ def _commit() -> str:
     return f"{commit}-dirty" if dirty else commit
 
 
+class _PaperIds(dict):
+    """The judgments' corpus ids are this catalogue's paper ids, as text: any paper's."""
+
+    def __missing__(self, pk: int) -> str:
+        return str(pk)
+
+
 def _command_line(options: dict) -> str:
     """The command that reproduces these figures (whether run from a shell or call_command)."""
-    args = ["python", "manage.py", "evaluate", str(options["dir"]), "--split", options["split"]]
+    args = ["python", "manage.py", "evaluate"]
+    args += [str(options["dir"]), "--split", options["split"]] if options["dir"] else []
+    args += ["--judgments"] if options["judgments"] else []
     if options["corpus"] is not None:
         args += ["--corpus", str(options["corpus"])]
     args += ["--modes", options["modes"], "--k", str(options["k"])]
