@@ -19,6 +19,7 @@ from datetime import date
 import numpy as np
 from django.conf import settings
 
+from ops.statement_timeout import statement_timeout
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search import keyword, names
@@ -125,7 +126,8 @@ class Results:
 def search(state: SearchState, *, with_facets: bool = True) -> Results:
     query = Query.of(state)
     connection = search_connection()
-    with connection.cursor() as cursor:
+    # A slow search stops here (and is a 503, ops.unavailable) rather than holding a web worker.
+    with statement_timeout(connection), connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         if query.vector is None:
             results = _ranked_in_numpy(cursor, query, docs, with_facets)
