@@ -27,27 +27,31 @@ FORGET = "DELETE FROM ops_workerheartbeat WHERE seen < now() - interval '1 day'"
 
 
 def start() -> threading.Event:
-    """Beat until the returned event is set (or the process exits: the thread is a daemon)."""
+    """Beat now, then every HEARTBEAT_SECONDS until the returned event is set (or the process
+    exits: the thread is a daemon)."""
     stop = threading.Event()
     name = f"{socket.gethostname()}:{os.getpid()}"
+    _beat_once(name)
     threading.Thread(target=_beat, args=(name, stop), name="heartbeat", daemon=True).start()
     return stop
 
 
 def _beat(name: str, stop: threading.Event) -> None:
     try:
-        while True:
+        while not stop.wait(HEARTBEAT_SECONDS):
             try:
-                with connection.cursor() as cursor:  # this thread's own connection
-                    cursor.execute(BEAT, [name])
-                    cursor.execute(FORGET)
+                _beat_once(name)
             except DatabaseError:
                 logger.warning("worker heartbeat not written", exc_info=True)
                 connection.close()  # reconnect on the next beat
-            if stop.wait(HEARTBEAT_SECONDS):
-                return
     finally:
-        connection.close()
+        connection.close()  # this thread's own connection
+
+
+def _beat_once(name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(BEAT, [name])
+        cursor.execute(FORGET)
 
 
 def last_seen_seconds() -> float | None:
