@@ -65,7 +65,9 @@ def test_a_worker_beats_as_it_starts(manage_py_env):
         timeout=300,
     )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ops_workerheartbeat WHERE seen > now() - '1m'")
+        cursor.execute(
+            "SELECT count(*) FROM ops_workerheartbeat WHERE seen > now() - interval '1 minute'"
+        )
         assert cursor.fetchone()[0] == 1
 
 
