@@ -103,3 +103,18 @@ def test_production_settings_behind_a_proxy():
         "['https://papers.example.org']",
         "whitenoise.storage.CompressedManifestStaticFilesStorage",
     ]
+
+
+def test_the_admin_asks_anyone_to_log_in_and_there_is_no_default_account(client, db):
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from tests.catalogue import SEED
+
+    call_command("load_demo_data", str(SEED), stdout=StringIO())  # what `make run` does
+    assert get_user_model().objects.count() == 0
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/admin/"
