@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format stop
+.PHONY: run serve test install lint format stop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(STAMP)
 
 run: install
 	$(PY) -m scripts.run_app
+
+# Production: DJANGO_ENV=production, gunicorn and the worker (docs/DEPLOY.md for the settings).
+serve: install
+	$(PY) -m scripts.serve
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

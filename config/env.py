@@ -11,6 +11,14 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_required(name: str, *, why: str) -> str:
+    """A setting production cannot do without: there is no default to fall back on."""
+    value = os.environ.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(f"DJANGO_ENV=production needs {name}: {why}")
+    return value
+
+
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":

@@ -12,13 +12,56 @@ from config.database import (
     merged_options,
     replica_settings,
 )
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_required, env_str
+from ops.limits import Limit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
-DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# DJANGO_ENV=production: no defaults for what must be secret or site-specific, HTTPS only,
+# hashed static files (docs/DEPLOY.md). Anything else (unset included) is development.
+ENVIRONMENT = env_str("DJANGO_ENV", "development")
+if ENVIRONMENT not in ("development", "production"):
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV must be 'development' or 'production', not {ENVIRONMENT!r}"
+    )
+PRODUCTION = ENVIRONMENT == "production"
+
+if PRODUCTION:
+    SECRET_KEY = env_required("SECRET_KEY", why="a long random string that signs sessions")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs ALLOWED_HOSTS: the comma-separated host names it serves"
+        )
+    if env_bool("DEBUG", False):
+        raise ImproperlyConfigured("DEBUG must stay off with DJANGO_ENV=production")
+    DEBUG = False
+else:
+    SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
+    DEBUG = env_bool("DEBUG", False)
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+# --- HTTPS and proxies ---------------------------------------------------------------------
+# PROXY_COUNT: how many proxies (TLS terminator, load balancer) stand in front and set
+# X-Forwarded-For and X-Forwarded-Proto. Only then are those headers believed: for
+# request.is_secure() (secure cookies, https:// absolute links, the admin's CSRF origin check)
+# and for the client address the rate limit counts (ops.ratelimit.client_address).
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+if PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+# Origins other than the request's own host that may POST (the admin): https://example.org
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Defaults on in production; SECURE_SSL_REDIRECT=false for a plain-HTTP loopback (load tests).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
+# HSTS: a year, subdomains and preload in production (what `check --deploy` asks for); set
+# SECURE_HSTS_SECONDS=0 until HTTPS works for the whole domain, since browsers remember it.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,10 +79,12 @@ INSTALLED_APPS = [
     "evaluation",
     "django_tasks",
     "django_tasks_db",
+    "ops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ops.csp.ContentSecurityPolicyMiddleware",
     # Before anything that reads the catalogue: opens the read-replica scope for GET and HEAD.
     "config.replicas.ReplicaReadsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -50,6 +95,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # process_view: after URL resolution, which names the views it limits.
+    "ops.ratelimit.RateLimitMiddleware",
+    # process_exception: a search past its statement timeout or a database down is a 503.
+    "ops.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -70,9 +119,20 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": database_settings(url=env_str("DATABASE_URL", ""), data_dir=embedded_data_dir())
-}
+_database_url = env_str("DATABASE_URL", "")
+# Production never quietly starts an empty embedded server: DATABASE_URL names the real one,
+# unless EMBEDDED_DATABASE=true says the embedded server is wanted (one-box deploys, load tests).
+if PRODUCTION and not _database_url and not env_bool("EMBEDDED_DATABASE", False):
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production needs DATABASE_URL (postgres://user:password@host:5432/db), "
+        "or EMBEDDED_DATABASE=true to use the embedded PostgreSQL under EMBEDDED_POSTGRES_DIR"
+    )
+DATABASES = {"default": database_settings(url=_database_url, data_dir=embedded_data_dir())}
+# Production keeps a connection per process for a minute (no connect per request) and checks it
+# before reuse, so a database restart costs one failed request's worth of nothing: the check
+# finds the connection dead and the request connects afresh.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Per connection, so they hold on any server (DATABASE_URL too) and a search stays one round
 # trip: pgvector's ef_search must cover the candidate depth, and iterative scans keep a
 # filtered vector search returning a full page (filters that leave under 0.5% of a million
@@ -115,9 +175,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve static files straight from the apps in `make run` (no collectstatic step needed).
-WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+if PRODUCTION:
+    # Hashed, compressed names from `collectstatic` (which `make serve` runs first), cached
+    # forever by browsers: a new release's files have new names.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+else:
+    # Served straight from the apps in `make run` and the tests (no collectstatic step needed).
+    WHITENOISE_USE_FINDERS = True
 
 LOGGING = {
     "version": 1,
@@ -221,3 +289,21 @@ for _name in ("SYNC_REQUEST_DELAY", "SYNC_TIMEOUT", "SYNC_BACKOFF", "SYNC_MAX_WA
 # --- Members who judge results (evaluation.views.judge; Django's auth views) -----------------
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# --- Serving under load (docs/DEPLOY.md) -------------------------------------------------------
+# Each statement of a search may run this long (milliseconds; 0: no limit) before PostgreSQL
+# cancels it and the client gets a 503 (ops.statement_timeout). Searches take milliseconds to
+# tens of milliseconds at a million papers (docs/PERFORMANCE.md); the first search of a process
+# also loads the per-paper fields, about a second at a million.
+SEARCH_STATEMENT_TIMEOUT = env_int("SEARCH_STATEMENT_TIMEOUT", 5000)
+# Requests per client address to the search page, the API and the feed: "60/minute", "5/second",
+# or "off"; RATE_LIMIT_BURST requests at once after a quiet spell (default: the count).
+# Off in development, where the tests and one person make every request from 127.0.0.1.
+try:
+    RATE_LIMIT = Limit.parse(
+        env_str("RATE_LIMIT", "60/minute" if PRODUCTION else "off"),
+        burst=env_int("RATE_LIMIT_BURST", 0) or None,
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+# The search page's status line is reused this many seconds (ops.status); 0: counted every time.
+STATUS_CACHE_SECONDS = env_int("STATUS_CACHE_SECONDS", 5 if PRODUCTION else 0)

@@ -8,6 +8,7 @@ urlpatterns = [
     # Sign-in for members who judge results (accounts are made by staff in the admin).
     path("accounts/", include("django.contrib.auth.urls")),
     path("judgments/", judge, name="judge"),
+    path("", include("ops.urls")),
     path("", include("search.urls")),
 ]
 

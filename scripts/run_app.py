@@ -46,6 +46,11 @@ def main() -> None:
         manage("runserver", "--noreload", ADDRESS, start_new_session=True),
     ]
     print(f"\nServing on http://{ADDRESS}/  (Ctrl-C stops everything)\n", flush=True)
+    supervise(children)
+
+
+def supervise(children: list[subprocess.Popen]) -> None:
+    """Wait until one child stops or this process is told to, then stop them all."""
     try:
         while all(c.poll() is None for c in children):
             time.sleep(0.5)

@@ -19,6 +19,7 @@ from datetime import date
 import numpy as np
 from django.conf import settings
 
+from ops.statement_timeout import statement_timeout
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search import examples, keyword, names
@@ -132,9 +133,10 @@ class Results:
 @on_replica
 def search(state: SearchState, *, with_facets: bool = True) -> Results:
     connection = search_connection()
-    marked = examples.load(state, connection.alias)
-    query = Query.of(state, marked)
-    with connection.cursor() as cursor:
+    # A slow search stops here (and is a 503, ops.unavailable) rather than holding a web worker.
+    with statement_timeout(connection), connection.cursor() as cursor:
+        marked = examples.load(state, connection.alias)
+        query = Query.of(state, marked)
         docs = doc_table(connection.alias)
         if query.vector is None:
             results = _ranked_in_numpy(cursor, query, docs, with_facets)

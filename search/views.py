@@ -21,7 +21,7 @@ from django_htmx.http import push_url
 from markdown_it import MarkdownIt
 
 from evaluation.judgments import verdicts
-from papers.indexing import backlog
+from ops.status import cached, embedding_backlog
 from papers.models import Paper
 from search import examples
 from search.catalogue import describe
@@ -62,8 +62,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         response = render(request, "search/_results.html", context, status=status)
         response = push_url(response, canonical)
     else:
-        context["index_status"] = backlog(results.catalogue_size)
-        context["catalogue"] = describe(results.catalogue_size, results.published_range)
+        size, dates = results.catalogue_size, results.published_range
+        context["index_status"] = embedding_backlog(size)
+        context["catalogue"] = cached(f"catalogue:{size}:{dates}", lambda: describe(size, dates))
         response = render(request, "search/index.html", context, status=status)
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))

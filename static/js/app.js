@@ -28,6 +28,15 @@ document.addEventListener(
   true,
 );
 
+// A changed filter searches. The form listens for "filter-change" rather than filtering "change"
+// events with an htmx expression, which htmx evaluates with eval: the CSP (ops/csp.py) forbids it.
+// Bubbling, after the capturing listener above has dropped the echoes of a swap.
+document.addEventListener("change", (event) => {
+  if (event.target.classList && event.target.classList.contains("filter-control")) {
+    event.target.dispatchEvent(new Event("filter-change", { bubbles: true }));
+  }
+});
+
 // A history snapshot holds the search box as the page was first rendered, not as it was for the
 // restored address: put that address's query back in it.
 document.addEventListener("htmx:historyRestore", () => {

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
+from ops import heartbeat
 from papers import keyword_index
 from papers.tasks import enqueue_stale
 
@@ -25,4 +26,8 @@ class Command(DatabaseWorkerCommand):
         papers, _ = enqueue_stale()
         if papers:
             self.stdout.write(f"queued {papers} papers that still need an embedding")
-        return super().handle(*args, **options)
+        stop = heartbeat.start()  # /healthz: this worker is alive, even when it has nothing to do
+        try:
+            return super().handle(*args, **options)
+        finally:
+            stop.set()
