@@ -113,7 +113,8 @@ def load_catalogue(papers: int, queries_file: Path) -> str:
     with server_connection() as conn:
         conn.execute(f'CREATE DATABASE "{load}" TEMPLATE "{scale}"')
     env = database_env(load)
-    for command in (["load_demo_data"], ["embed_papers"]):
+    demo = ROOT / "papers" / "demo" / "daily_papers.txt"
+    for command in (["load_demo_data", str(demo)], ["embed_papers"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
     return load
 

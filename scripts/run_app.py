@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = ROOT / "papers" / "demo" / "daily_papers.txt"
 ADDRESS = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
+WORKER_RESTARTS = 5  # a minute, before the supervisor gives up
 
 
 def manage(*args: str, **kwargs) -> subprocess.Popen:
@@ -40,25 +41,37 @@ def main() -> None:
     run("migrate", "--no-input")
     run("collectstatic", "--no-input", "--verbosity", "0")
     run("load_demo_data", str(DEMO_DATA))
-    # Each child gets its own process group so one Ctrl-C here is handled once, in order.
-    children = [
-        manage("db_worker", "--queue-name", "*", start_new_session=True),
-        manage("runserver", "--noreload", ADDRESS, start_new_session=True),
-    ]
+    web = manage("runserver", "--noreload", ADDRESS, start_new_session=True)
     print(f"\nServing on http://{ADDRESS}/  (Ctrl-C stops everything)\n", flush=True)
-    supervise(children)
+    supervise(web)
 
 
-def supervise(children: list[subprocess.Popen]) -> None:
-    """Wait until one child stops or this process is told to, then stop them all."""
+def start_worker() -> subprocess.Popen:
+    # Each child gets its own process group so one Ctrl-C here is handled once, in order.
+    return manage("db_worker", "--queue-name", "*", start_new_session=True)
+
+
+def supervise(web: subprocess.Popen) -> None:
+    """Run the worker beside the web server until the web server stops or this process is told
+    to, then stop both. A worker that dies is started again (it re-queues the papers its lost
+    batch held: papers.management.commands.db_worker), so searches go on meanwhile; one that
+    keeps dying (WORKER_RESTARTS in a minute) stops everything for a process manager to see."""
+    worker, restarts = start_worker(), []
     try:
-        while all(c.poll() is None for c in children):
+        while web.poll() is None:
+            if worker.poll() is not None:
+                restarts = [t for t in restarts if time.monotonic() - t < 60] + [time.monotonic()]
+                if len(restarts) > WORKER_RESTARTS:
+                    sys.exit("the worker keeps stopping; stopping the web server too")
+                print(f"the worker stopped (exit {worker.returncode}); starting it again",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                worker = start_worker()
             time.sleep(0.5)
-        sys.exit("the web server or the worker stopped; stopping the rest")
+        sys.exit("the web server stopped; stopping the worker")
     except KeyboardInterrupt:
         pass
     finally:
-        stop(children)
+        stop([worker, web])
 
 
 def stop(children: list[subprocess.Popen]) -> None:

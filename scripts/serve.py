@@ -1,7 +1,7 @@
 """`make serve`: the app as production runs it. Migrations, collectstatic (hashed names), then
-gunicorn and the embedding worker, supervised together: one Ctrl-C or SIGTERM stops both, and if
-either dies the other is stopped too, so a process manager (systemd, a container) restarts the
-whole unit.
+gunicorn and the embedding worker, supervised together: one Ctrl-C or SIGTERM stops both. A
+worker that dies is started again while gunicorn goes on serving; if gunicorn dies, or the worker
+keeps dying, both stop, so a process manager (systemd, a container) restarts the whole unit.
 
 Settings come from the environment (docs/DEPLOY.md); DJANGO_ENV defaults to production here.
 gunicorn's own knobs:
@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 
-from scripts.run_app import interrupt, manage, run, supervise
+from scripts.run_app import interrupt, run, supervise
 
 MAX_REQUESTS = "1000"  # a worker is replaced after this many requests (jittered), in case of leaks
 
@@ -56,12 +56,9 @@ def main() -> None:
     run("check", "--deploy")
     run("migrate", "--no-input")
     run("collectstatic", "--no-input", "--verbosity", "0")
-    children = [
-        manage("db_worker", "--queue-name", "*", start_new_session=True),
-        subprocess.Popen(gunicorn_command(), start_new_session=True),
-    ]
+    web = subprocess.Popen(gunicorn_command(), start_new_session=True)
     print(f"\nServing on {os.environ.get('BIND', '127.0.0.1:8000')}\n", flush=True)
-    supervise(children)
+    supervise(web)
 
 
 if __name__ == "__main__":
