@@ -114,7 +114,11 @@ def load_catalogue(papers: int, queries_file: Path) -> str:
         conn.execute(f'CREATE DATABASE "{load}" TEMPLATE "{scale}"')
     env = database_env(load)
     demo = ROOT / "papers" / "demo" / "daily_papers.txt"
-    for command in (["load_demo_data", str(demo)], ["embed_papers"]):
+    # import_papers, as load_demo_data does (which only fills an empty catalogue).
+    for command in (
+        ["import_papers", str(demo), "--year", "2026", "--no-embeddings"],
+        ["embed_papers", "--sync"],
+    ):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
     return load
 

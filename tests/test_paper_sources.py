@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from io import StringIO
 from pathlib import Path
 
@@ -68,4 +70,6 @@ def test_a_collaboration_shows_its_first_25_authors_and_how_many_more(client, db
         [PaperRecord(title="Higgs", abstract="Found.", source="t", line=1, authors=names)]
     )
     html = client.get(Paper.objects.get().get_absolute_url()).content.decode()
-    assert "Physicist 25 and 2975 more" in html and "Physicist 26" not in html
+    listed = re.search(r'<p class="authors">(.*?)</p>', html).group(1)
+    assert listed.endswith("Physicist 25 and 2975 more") and "Physicist 26" not in listed
+    assert "Physicist 3000" in html  # the citation below it names every author
