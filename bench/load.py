@@ -39,6 +39,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchkit import ROOT, header, setup_django
@@ -207,9 +208,24 @@ class Server:
                 raise SystemExit(f"the server stopped: see {self.workdir / 'server.log'}")
             if get(f"{self.url}/healthz")[0] in (200, 503):
                 print(f"server: {self.url} ({self.workdir / 'server.log'})")
+                self.warm_up()
                 return
             time.sleep(0.5)
         raise SystemExit(f"the server did not answer in {STARTUP_TIMEOUT:.0f} s")
+
+    def warm_up(self, requests: int = 60, threads: int = 6) -> None:
+        """Each gunicorn worker loads the model and the per-paper arrays on its first search
+        (seconds): send enough searches that every worker has, and report how long it took."""
+        started = time.perf_counter()
+        paths = ["/?q=protein+folding", "/?q=gene&mode=keyword", "/api/search?q=immune+cells"]
+
+        def send(i: int) -> int:
+            return get(self.url + paths[i % len(paths)], timeout=60)[0]
+
+        with ThreadPoolExecutor(threads) as pool:
+            statuses = Counter(pool.map(send, range(requests)))
+        print(f"warm-up: {requests} searches in {time.perf_counter() - started:.1f} s "
+              f"({dict(statuses)}), not counted below")  # fmt: skip
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -172,9 +172,10 @@ def test_a_paper_page_and_its_similar_papers(site, page):
     expect(similar).to_have_count(10)
     assert title not in similar.all_inner_texts()
 
-    expect(page.locator(".copy-link")).to_be_visible()  # revealed by the script
-    page.locator(".copy-link").click()
-    expect(page.locator(".copy-status")).to_have_text(re.compile("copied|Ctrl"))
+    copy = page.get_by_role("button", name="Copy link")
+    expect(copy).to_be_visible()  # revealed by the script
+    copy.click()
+    expect(copy.locator("xpath=..").locator(".copy-status")).to_have_text(re.compile("copied|Ctrl"))
 
     other = similar.nth(2)
     other_title, other_href = other.inner_text(), other.get_attribute("href")
