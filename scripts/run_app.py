@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = ROOT / "papers" / "demo" / "daily_papers.txt"
 ADDRESS = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
-WORKER_RESTARTS = 5  # a minute, before the supervisor gives up
+WORKER_BACKOFF_MAX = 30.0  # seconds between restarts of a worker that keeps dying
 
 
 def manage(*args: str, **kwargs) -> subprocess.Popen:
@@ -53,19 +53,20 @@ def start_worker() -> subprocess.Popen:
 
 def supervise(web: subprocess.Popen) -> None:
     """Run the worker beside the web server until the web server stops or this process is told
-    to, then stop both. A worker that dies is started again (it re-queues the papers its lost
-    batch held: papers.management.commands.db_worker), so searches go on meanwhile; one that
-    keeps dying (WORKER_RESTARTS in a minute) stops everything for a process manager to see."""
-    worker, restarts = start_worker(), []
+    to, then stop both. A worker that dies (the database went away, a kill) is started again,
+    after a pause that doubles while it keeps dying (up to WORKER_BACKOFF_MAX s): it re-queues
+    the papers its lost batch held (papers.management.commands.db_worker), and searches go on."""
+    worker, pause = start_worker(), 1.0
     try:
         while web.poll() is None:
             if worker.poll() is not None:
-                restarts = [t for t in restarts if time.monotonic() - t < 60] + [time.monotonic()]
-                if len(restarts) > WORKER_RESTARTS:
-                    sys.exit("the worker keeps stopping; stopping the web server too")
-                print(f"the worker stopped (exit {worker.returncode}); starting it again",
-                      file=sys.stderr, flush=True)  # fmt: skip
-                worker = start_worker()
+                print(f"the worker stopped (exit {worker.returncode}); starting it again in "
+                      f"{pause:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
+                time.sleep(pause)
+                started, worker = time.monotonic(), start_worker()
+                pause = min(pause * 2, WORKER_BACKOFF_MAX)
+            elif pause > 1 and time.monotonic() - started > WORKER_BACKOFF_MAX:
+                pause = 1.0  # it has run a while: the next death starts the backoff again
             time.sleep(0.5)
         sys.exit("the web server stopped; stopping the worker")
     except KeyboardInterrupt:

@@ -1,7 +1,8 @@
 """`make serve`: the app as production runs it. Migrations, collectstatic (hashed names), then
 gunicorn and the embedding worker, supervised together: one Ctrl-C or SIGTERM stops both. A
-worker that dies is started again while gunicorn goes on serving; if gunicorn dies, or the worker
-keeps dying, both stop, so a process manager (systemd, a container) restarts the whole unit.
+worker that dies is started again (with a growing pause while it keeps dying) while gunicorn goes
+on serving; if gunicorn dies, both stop, so a process manager (systemd, a container) restarts the
+whole unit.
 
 Settings come from the environment (docs/DEPLOY.md); DJANGO_ENV defaults to production here.
 gunicorn's own knobs:
