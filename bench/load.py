@@ -349,7 +349,7 @@ def faults(args, server, plan, workdir) -> None:
     background = locust(server, plan, workdir, "faults", users=args.users, seconds=600,
                         pauses=True)  # fmt: skip
     url = database_url(server.database)
-    count = "SELECT count(*) FROM papers_paper WHERE arxiv_id LIKE '2611.%%'"
+    count = "SELECT count(*) FROM papers_paper WHERE source_id LIKE '2611.%%'"
     embedded = count + " AND embedding IS NOT NULL AND embedding_current"
     importing = [sys.executable, "manage.py", "import_papers", str(snapshot)]
     env = database_env(server.database)
@@ -370,8 +370,8 @@ def faults(args, server, plan, workdir) -> None:
             kill_worker_while_embedding(conn, embedded)
             wait_for(lambda: conn.execute(embedded).fetchone()[0] == IMPORT_LINES, 900)
             total, distinct, vectors = conn.execute(
-                "SELECT count(*), count(DISTINCT arxiv_id), count(embedding) FROM papers_paper"
-                " WHERE arxiv_id LIKE '2611.%%'"
+                "SELECT count(*), count(DISTINCT source_id), count(embedding) FROM papers_paper"
+                " WHERE source_id LIKE '2611.%%'"
             ).fetchone()  # fmt: skip
             print(f"after: {total:,} rows for {distinct:,} distinct new papers "
                   f"({IMPORT_LINES:,} lines), {vectors:,} with a current vector")  # fmt: skip
