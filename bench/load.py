@@ -351,14 +351,15 @@ def faults(args, server, plan, workdir) -> None:
     url = database_url(server.database)
     count = "SELECT count(*) FROM papers_paper WHERE source_id LIKE '2611.%%'"
     embedded = count + " AND embedding IS NOT NULL AND embedding_current"
-    importing = [sys.executable, "manage.py", "import_papers", str(snapshot)]
+    # Batches of 500 papers: the import is seen half-way, not between two big commits.
+    importing = [sys.executable, "manage.py", "import_papers", str(snapshot), "--batch-size", "500"]
     env = database_env(server.database)
     try:
         first = subprocess.Popen(importing, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)  # fmt: skip
         with psycopg.connect(url, autocommit=True) as conn:
             while conn.execute(count).fetchone()[0] < IMPORT_LINES // 2 and first.poll() is None:
-                time.sleep(0.2)
+                time.sleep(0.05)
             first.kill()
             first.wait()
             print(f"import killed with {conn.execute(count).fetchone()[0]:,} of "
