@@ -188,7 +188,8 @@ class SearchState:
         return pairs
 
     def to_query(self) -> str:
-        return urlencode(self.to_pairs())
+        # ":" needs no escaping in a query string: a pinned link reads as_of=2025-03-14T09:30:00Z.
+        return urlencode(self.to_pairs(), safe=":")
 
     @property
     def url(self) -> str:

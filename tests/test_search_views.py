@@ -396,8 +396,8 @@ def test_the_paper_page_lists_ten_similar_papers(client, catalogue):
     assert len(links) == 10
     assert target.get_absolute_url() not in links
     assert len(set(links)) == 10
-    like_this = "/?" + urlencode({"q": target.title, "mode": "semantic"})
-    within = "/?" + urlencode({"q": target.title, "mode": "semantic", "org": "acme"})
+    like_this = "/?" + urlencode({"q": target.title, "mode": "semantic"}, safe=":")
+    within = "/?" + urlencode({"q": target.title, "mode": "semantic", "org": "acme"}, safe=":")
     assert f'<a href="{escape(like_this)}">Search by meaning for papers like this</a>' in html
     assert f'<a href="{escape(within)}">…within Acme Research</a>' in html
     # Canonical URLs: served as they are, not redirected.
