@@ -15,7 +15,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = ROOT / "papers" / "demo" / "daily_papers.txt"
 ADDRESS = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
-WORKER_NICENESS = 10
 WORKER_BACKOFF_MAX = 30.0  # seconds between restarts of a worker that keeps dying
 
 
@@ -48,13 +47,8 @@ def main() -> None:
 
 
 def start_worker() -> subprocess.Popen:
-    # Each child gets its own process group so one Ctrl-C here is handled once, in order. The
-    # worker runs at a lower priority: embedding takes every core it is given, and searches,
-    # which a person waits for, go first (docs/RELIABILITY.md measured both ways).
-    return manage(
-        "db_worker", "--queue-name", "*", start_new_session=True,
-        preexec_fn=lambda: os.nice(WORKER_NICENESS),
-    )  # fmt: skip
+    # Each child gets its own process group so one Ctrl-C here is handled once, in order.
+    return manage("db_worker", "--queue-name", "*", start_new_session=True)
 
 
 def supervise(web: subprocess.Popen) -> None:
