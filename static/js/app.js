@@ -8,6 +8,33 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   }
 });
 
+// A search refused for now keeps the results on screen and says why, where the results are:
+// 429 (too many requests from this address), 503 (busy, or the database is away) or no answer.
+function showRefusal(status, retryAfter) {
+  const results = document.getElementById("results");
+  if (!results) return;
+  let notice = document.getElementById("request-notice");
+  if (!notice) {
+    notice = document.createElement("p");
+    notice.id = "request-notice";
+    notice.className = "notice error";
+    notice.setAttribute("role", "alert");
+    results.prepend(notice);
+  }
+  const wait = retryAfter ? ` Try again in ${retryAfter} s.` : " Try again in a moment.";
+  notice.textContent =
+    status === 429
+      ? `Too many searches from your address.${wait}`
+      : status === 0
+        ? "The server did not answer: check your connection and try again."
+        : `Search is busy or briefly unavailable.${wait}`;
+}
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  if (xhr.status === 429 || xhr.status >= 500) showRefusal(xhr.status, xhr.getResponseHeader("Retry-After"));
+});
+document.addEventListener("htmx:sendError", () => showRefusal(0, null));
+
 // Swapping out a focused field whose value just changed makes Chromium fire "change" on it as it
 // leaves, which would search a second time with the new, re-rendered fields. The swap runs
 // synchronously after htmx:beforeSwap, so changes fired before the next task are that echo.
