@@ -159,15 +159,7 @@ class Command(BaseCommand):
             "corpus": ".",
             "split": dataset.split,
             "database": settings.DATABASES["default"]["NAME"],
-            "embedding_model": settings.EMBEDDING_MODEL,
-            "k": k,
-            "queries": len(dataset.queries),
-            "documents": len(dataset.corpus),
-            "settings": search_settings,
-            "overrides": overrides,
-            "modes": {mode: _figures(s, k) for mode, s in scores.items()},
-            "input_errors": {mode: r.input_errors for mode, r in runs.items() if r.input_errors},
-            "errors": {mode: r.errors for mode, r in runs.items() if r.errors},
+            **_outcome(dataset, k, search_settings, overrides, runs, scores),
         }
 
     def evaluate(self, dataset, database, modes, k, overrides, rebuild) -> dict:
@@ -208,16 +200,8 @@ class Command(BaseCommand):
             "corpus": str(dataset.corpus_path.resolve()),
             "split": dataset.split,
             "database": database,
-            "embedding_model": settings.EMBEDDING_MODEL,
-            "k": k,
-            "queries": len(dataset.queries),
-            "documents": len(dataset.corpus),
-            "settings": search_settings,
-            "overrides": overrides,
+            **_outcome(dataset, k, search_settings, overrides, runs, scores),
             "timings_s": {name: round(value, 2) for name, value in timings.items()},
-            "modes": {mode: _figures(s, k) for mode, s in scores.items()},
-            "input_errors": {mode: r.input_errors for mode, r in runs.items() if r.input_errors},
-            "errors": {mode: r.errors for mode, r in runs.items() if r.errors},
             "per_query": {mode: s.per_query for mode, s in scores.items()},
         }
 
@@ -319,6 +303,21 @@ def _search_settings() -> dict[str, int | float]:
         name: getattr(settings, name)
         for name in sorted(dir(settings))
         if name.startswith("SEARCH_") and isinstance(getattr(settings, name), int | float)
+    }
+
+
+def _outcome(dataset, k: int, search_settings: dict, overrides: dict, runs: dict, scores: dict):
+    """What every evaluation reports, whichever set of judgments it ran."""
+    return {
+        "embedding_model": settings.EMBEDDING_MODEL,
+        "k": k,
+        "queries": len(dataset.queries),
+        "documents": len(dataset.corpus),
+        "settings": search_settings,
+        "overrides": overrides,
+        "modes": {mode: _figures(s, k) for mode, s in scores.items()},
+        "input_errors": {mode: r.input_errors for mode, r in runs.items() if r.input_errors},
+        "errors": {mode: r.errors for mode, r in runs.items() if r.errors},
     }
 
 
