@@ -117,7 +117,10 @@ def _memory_gb() -> int:
 # Shared buffers: a quarter of the memory, as PostgreSQL's docs advise, from 1 to 8 GB. At a
 # million papers the HNSW index alone is 2 GB: with 1 GB of buffers a search filtered by a big
 # organization read 10,000 pages from the OS cache, 140 ms of its 185 (bench/scale.py).
+# pg_prewarm's autoprewarm writes the list of cached pages at shutdown (and every 5 minutes) and
+# reads them back at start, so a restarted server answers as fast as before it stopped.
 SERVER_SETTINGS = {
+    "shared_preload_libraries": "pg_prewarm",
     "shared_buffers": f"{min(max(_memory_gb() // 4, 1), 8)}GB",
     "effective_cache_size": f"{max(_memory_gb() * 3 // 4, 1)}GB",
     "max_wal_size": "4GB",
