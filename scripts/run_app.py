@@ -76,6 +76,10 @@ def supervise(web: subprocess.Popen) -> None:
 
 
 def stop(children: list[subprocess.Popen]) -> None:
+    # A second Ctrl-C (or a TERM from a process manager) while stopping would break off here
+    # and leave the children running: from now on this process only waits for them.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     # SIGTERM, not SIGINT: a child may have inherited SIGINT ignored. The worker finishes its
     # batch on either; the web server just exits.
     for child in children:
