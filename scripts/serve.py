@@ -32,6 +32,8 @@ def gunicorn_command() -> list[str]:
         "-m",
         "gunicorn",
         "config.wsgi:application",
+        "--config",
+        "python:config.gunicorn_hooks",  # each worker warms up before its first request
         "--bind",
         os.environ.get("BIND", "127.0.0.1:8000"),
         "--workers",
