@@ -92,8 +92,11 @@ class KeywordMatches:
     ids: np.ndarray  # every match, unordered
     scores: np.ndarray
     matched_any: bool  # a paper within the filters has a typed word (else: try titles)
-    facet_orgs: np.ndarray  # organizations of the matches without the organization filter
-    facet_categories: np.ndarray  # their categories (keyword_docs), without the category filter
+    # Organizations of the matches without the organization filter, and their categories
+    # (keyword_docs) without the category filter; None for a browse of every paper, whose
+    # facets are the table's own (search.engine._numpy_facets).
+    facet_orgs: np.ndarray | None
+    facet_categories: np.ndarray | None
     phrase_query: str = ""  # typed syntax with a phrase: matches are checked as they are shown
     estimated_total: int | None = None  # when some were not checked: the count they likely make
     any_org: KeywordMatches | None = None  # the same without the organization filter

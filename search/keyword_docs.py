@@ -91,6 +91,12 @@ class DocTable:
             return None
         return EPOCH + timedelta(days=int(days.min())), EPOCH + timedelta(days=int(days.max()))
 
+    @cached_property
+    def memo(self) -> dict:
+        """Values worked out from this table alone, kept with it (as published_range is): the
+        facets of a browse of every paper, which the home page shows on every visit."""
+        return {}
+
     def pending_ids(self) -> np.ndarray:
         return np.flatnonzero(self.segment == PENDING)
 

@@ -619,6 +619,18 @@ def test_facets_count_every_organization_of_the_matches(catalogue):
     assert not any(f.selected for f in results.facets)
 
 
+def test_the_home_pages_facets_follow_a_change_to_the_catalogue(catalogue):
+    """A browse of every paper keeps its facets with the per-paper table; a write makes a new
+    table, so they are counted again."""
+    assert _facets(run(""))["beta"] == 3
+    paper = Paper.objects.filter(organization__slug="acme").order_by("pk").first()
+    paper.organization = Paper.objects.filter(organization__slug="beta").first().organization
+    paper.save()
+    results = run("")
+    assert _facets(results)["beta"] == 4 and _facets(results)["acme"] == 3
+    assert sum(results.month_counts.values()) + results.undated == results.total
+
+
 def test_org_facet_counts_ignore_the_org_filter_itself(catalogue):
     results = run("org=acme")
     assert _facets(results) == {"acme": 4, "beta": 3, "microsoft": 1, "pekinguniversity": 1}
