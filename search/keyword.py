@@ -93,8 +93,9 @@ class KeywordMatches:
     scores: np.ndarray
     matched_any: bool  # a paper within the filters has a typed word (else: try titles)
     # Organizations of the matches without the organization filter, and their categories
-    # (keyword_docs) without the category filter; None for a browse of every paper, whose
-    # facets are the table's own (search.engine._numpy_facets).
+    # (keyword_docs) without the category filter. None: every paper's, which a browse takes
+    # from the table (search.engine._numpy_facets); categories are None only when nothing is
+    # filtered at all.
     facet_orgs: np.ndarray | None
     facet_categories: np.ndarray | None
     phrase_query: str = ""  # typed syntax with a phrase: matches are checked as they are shown

@@ -629,6 +629,9 @@ def test_the_home_pages_facets_follow_a_change_to_the_catalogue(catalogue):
     results = run("")
     assert _facets(results)["beta"] == 4 and _facets(results)["acme"] == 3
     assert sum(results.month_counts.values()) + results.undated == results.total
+    beta = run("org=beta")  # its organization facet is every paper's; its months are beta's
+    assert _facets(beta) == _facets(results) and beta.total == 4
+    assert sum(beta.month_counts.values()) + beta.undated == 4
 
 
 def test_org_facet_counts_ignore_the_org_filter_itself(catalogue):
