@@ -159,7 +159,7 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
     the ranking is exactly the web page's.
     """
     connection = search_connection()
-    query = Query.of(state.with_changes(page=1), examples.load(state, connection.alias))
+    query = _marked_query(state.with_changes(page=1), connection)
     query = replace(query, limit=n, offset=0, depth=max(query.depth, n))
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
@@ -178,10 +178,9 @@ def strong_ids(state: SearchState, limit: int) -> list[int]:
     """The ids of the strong matches, the papers the count counts, in the order the pages list
     them, at most `limit`: what an export of the search holds. The candidates are the first
     page's (the same depth), so the export is the papers the page counts, not a deeper search."""
-    query = Query.of(state.with_changes(page=1))
-    query = replace(query, limit=limit, offset=0)
     connection = search_connection()
-    with connection.cursor() as cursor:
+    query = replace(_marked_query(state.with_changes(page=1), connection), limit=limit, offset=0)
+    with statement_timeout(connection), connection.cursor() as cursor:
         docs = doc_table(connection.alias)
         if query.vector is None:  # ranked in numpy: every match is a strong one
             ids, _, _ = _keyword_page(cursor, query, docs)
@@ -192,6 +191,11 @@ def strong_ids(state: SearchState, limit: int) -> list[int]:
         with _through_the_graph(cursor):
             cursor.execute(*sql.page())
             return [row["id"] for row in _named_rows(cursor) if row["strong"]]
+
+
+def _marked_query(state: SearchState, connection) -> Query:
+    """The state made ready to run, steered by the papers it marks (like=, unlike=)."""
+    return Query.of(state, examples.load(state, connection.alias))
 
 
 @dataclass(frozen=True)
@@ -237,7 +241,7 @@ def build_sql(state: SearchState) -> FusedSQL | None:
     """The fused SQL a search by meaning runs (None for keyword-only and browsing, which rank
     in numpy): its candidates() are the fusion's raw material for experiments."""
     connection = search_connection()
-    query = Query.of(state, examples.load(state, connection.alias))
+    query = _marked_query(state, connection)
     if query.vector is None:
         return None
     with connection.cursor() as cursor:

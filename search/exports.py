@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonRes
 from django.utils.text import slugify
 
 from papers.models import Paper
+from search import examples
 from search.api import paper_json
 from search.citations import FORMATS, Entry, cite_keys
 from search.engine import strong_ids
@@ -23,7 +24,7 @@ from search.state import SearchState
 def search_export(request: HttpRequest, extension: str) -> HttpResponse:
     if extension not in FORMATS:
         return _unknown_format(extension)
-    state = SearchState.from_query(request.GET)
+    state = examples.checked(SearchState.from_query(request.GET))
     if state.errors:
         return JsonResponse({"errors": state.errors}, status=400)  # as the API and the feed
     ids = strong_ids(state, settings.EXPORT_MAX_RESULTS)

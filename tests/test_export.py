@@ -176,6 +176,14 @@ def test_a_search_by_meaning_downloads_its_strong_matches_the_count_counts(clien
     assert ids == api_ids(client, query)
 
 
+def test_a_search_with_marked_examples_downloads_what_the_page_lists(client, catalogue):
+    liked = api_ids(client, "q=serverless+federated+learning")[3]
+    query = f"q=serverless+federated+learning&like={liked}"
+    ids = exported_ids(client, query, "jsonl")
+    assert ids == api_ids(client, query) and liked not in ids
+    assert client.get("/export.bib?like=999999999").status_code == 400  # no such paper
+
+
 def test_a_browse_downloads_the_filtered_list_in_its_sort_order(client, catalogue):
     query = "org=acme&sort=oldest"
     assert exported_ids(client, query, "csv") == api_ids(client, query)
