@@ -333,17 +333,16 @@ def _keyword_page(cursor, query: Query, docs: DocTable):
 
 
 def _browse(docs: DocTable, filters: keyword.Filters) -> keyword.KeywordMatches:
-    ids = keyword.in_dates(docs.living_ids(), filters, docs)
     only_orgs = keyword.Filters(org_ids=filters.org_ids)
     if filters == only_orgs and filters.later is None and filters.excluded is None:
         # No filter but organizations: the organization facet is every paper's, kept with the
         # table (_numpy_facets); with none at all, the other facets too.
-        if filters.org_ids is not None:
-            ids = ids[np.isin(docs.org[ids], np.array(filters.org_ids, dtype=np.int64))]
+        ids = keyword.within(docs.living_ids(), filters, docs)
         return keyword.KeywordMatches(
             ids=ids, scores=np.zeros(len(ids)), matched_any=bool(len(ids)), facet_orgs=None,
             facet_categories=None if filters.org_ids is None else docs.categories[ids],
         )  # fmt: skip
+    ids = keyword.in_dates(docs.living_ids(), filters, docs)
     return keyword.narrowed(ids, np.zeros(len(ids)), ids, filters, docs)
 
 
