@@ -151,9 +151,7 @@ class FusedSQL:
         """One ranked page; every row also carries the number of candidates and, when asked,
         the facets of this very candidate set (no second pass over it)."""
         facets = (
-            f"({self._facets_json()}) AS facets,"
-            f" ({self._category_facets_json()}) AS category_facets,"
-            f" ({NOT_EMBEDDED}) AS not_indexed, ({_MONTHS_JSON}) AS months"
+            self._facet_columns()
             if with_facets
             else "NULL AS facets, NULL AS category_facets, NULL AS not_indexed, NULL AS months"
         )
@@ -200,11 +198,7 @@ class FusedSQL:
         """Organizations of the candidates with their counts (a JSON list of [slug, name, count],
         most first), their categories likewise ([category, count]), how many papers lack a
         current vector, and the strong matches per month ({"YYYY-MM": count}, "" undated)."""
-        facets, categories = self._facets_json(), self._category_facets_json()
-        sql = (
-            f"{self._with()} SELECT ({facets}), ({categories}), ({NOT_EMBEDDED}), ({_MONTHS_JSON})"
-        )
-        return sql, self.params()
+        return f"{self._with()} SELECT {self._facet_columns()}", self.params()
 
     # --- pieces -----------------------------------------------------------------------------
     def _with(self) -> str:
@@ -249,6 +243,13 @@ class FusedSQL:
 
     def _listed(self) -> str:
         return "TRUE" if self.sort == "relevance" else "f.strong"
+
+    def _facet_columns(self) -> str:
+        return (
+            f"({self._facets_json()}) AS facets,"
+            f" ({self._category_facets_json()}) AS category_facets,"
+            f" ({NOT_EMBEDDED}) AS not_indexed, ({_MONTHS_JSON}) AS months"
+        )
 
     def _facets_json(self) -> str:
         """Facets count the papers the pages list, so that each filter offers what is shown."""
