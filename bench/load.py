@@ -125,16 +125,13 @@ def load_catalogue(papers: int, queries_file: Path) -> str:
 
 
 def _complete(database: str) -> bool:
-    from config.database import database_exists, server_connection
+    """Whether bench/scale.py finished building it (the note it leaves on the database)."""
+    from scale import read_marker
 
-    if not database_exists(database):
-        return False
-    with server_connection() as conn:
-        row = conn.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-            [database],
-        ).fetchone()
-    return bool(row and row[0] and json.loads(row[0]).get("complete"))
+    from config.database import database_exists
+
+    found = read_marker(database) if database_exists(database) else None
+    return bool(found and found.get("complete"))
 
 
 def database_url(database: str) -> str:
@@ -389,13 +386,12 @@ def faults(args, server, plan, workdir) -> None:
 def kill_worker_while_embedding(conn, embedded: str) -> None:
     """SIGKILL the embedding worker once it has embedded some of the new papers, not all."""
     wait_for(lambda: conn.execute(embedded).fetchone()[0] > 0, 600)
-    pids = subprocess.run(["pgrep", "-f", "manage.py db_worker"], capture_output=True,
-                          text=True).stdout.split()  # fmt: skip
+    pids = _worker_pids()
     done = conn.execute(embedded).fetchone()[0]
     for pid in pids:
         os.kill(int(pid), signal.SIGKILL)
-    print(f"worker killed (pid {', '.join(pids)}) with {done:,} of the new papers embedded")
-    wait_for(lambda: _worker_pids() - set(pids), 60)
+    print(f"worker killed (pid {', '.join(sorted(pids))}) with {done:,} of the new papers embedded")
+    wait_for(lambda: _worker_pids() - pids, 60)
     print(f"a worker runs again (pid {', '.join(sorted(_worker_pids()))})")
 
 

@@ -120,7 +120,7 @@ VERBATIM_UNSAFE = re.compile(r"[{}\\\s]")
 def bibtex_escape(text: str) -> str:
     """Text as a BibTeX value that typesets as written: the characters TeX treats as commands
     or comments escaped, whitespace runs (an abstract's line breaks) made one space."""
-    return BIBTEX_SPECIAL.sub(lambda m: BIBTEX_SPECIALS[m.group()], " ".join(text.split()))
+    return BIBTEX_SPECIAL.sub(lambda m: BIBTEX_SPECIALS[m.group()], _one_line(text))
 
 
 def write_bibtex(entries: list[Entry]) -> str:
@@ -188,7 +188,8 @@ def _ris_reference(entry: Entry) -> dict:
 
 
 def _one_line(text: str) -> str:
-    """A RIS value ends at the line's end: an abstract's line breaks become spaces."""
+    """Whitespace runs made one space: a RIS value ends at the line's end, and an abstract's
+    line breaks mean nothing in BibTeX either."""
     return " ".join(text.split())
 
 
