@@ -265,6 +265,13 @@ def open_catalogue(n: int, docs, corpus: Path, base_vectors_for, *, rebuild: boo
                 catalogue.phases["keyword index and VACUUM on reuse"] = (
                     time.perf_counter() - started
                 )
+            from papers import organization_indexes
+
+            started = time.perf_counter()
+            if organization_indexes.sync().created:  # a catalogue built before they existed
+                catalogue.phases["organization vector indexes on reuse"] = (
+                    time.perf_counter() - started
+                )
         return catalogue
 
     if database_exists(database):
@@ -344,7 +351,7 @@ def build(catalogue: Catalogue, base_vectors_for) -> None:
             f"{updated:,} vectors written, {not_embedded():,} papers not counted as embedded: "
             "bench/scale_catalogue.write_vectors no longer matches papers.models.embedded_q"
         )
-    from papers import keyword_index
+    from papers import keyword_index, organization_indexes
 
     # The loader wrote each batch's postings and merged by size tier; one segment is what
     # `manage.py keyword_index --merge-all` leaves after a bulk import (docs/OPERATIONS.md).
@@ -352,6 +359,7 @@ def build(catalogue: Catalogue, base_vectors_for) -> None:
     timed("VACUUM FULL papers", vacuum_full_papers)
     for index in tqdm(indexes, desc="indexes", file=sys.stderr, leave=False):
         phases[f"index {index.name} ({index.method})"] = create_index(index, n=n)
+    timed("organization vector indexes", organization_indexes.sync)
     timed("VACUUM ANALYZE", vacuum_analyze)
 
 

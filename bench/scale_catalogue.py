@@ -147,7 +147,7 @@ def _import_chunk(lines: list[tuple[int, str]]) -> int:
     records = list(records_from_lines(lines))
     for attempt in range(1, 6):
         try:
-            upsert_papers(records)
+            upsert_papers(records, index_organizations=False)  # built with the other indexes
             break
         except OperationalError as exc:
             if "deadlock" not in str(exc) or attempt == 5:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 
-from papers import keyword_index
+from papers import keyword_index, organization_indexes
 from papers.ingest import PaperRecord, ParseError, Rejected
 from papers.ingest.checks import check_record
 from papers.ingest.records import title_key
@@ -62,13 +62,18 @@ class ImportSummary:
     queued: int = 0  # papers queued for embedding
     interrupted: bool = False
     dry_run: bool = False
+    org_indexes: organization_indexes.Sync | None = None  # built or dropped at the end
 
     def __str__(self) -> str:
         if self.dry_run:
             return f"dry run: {self.read} records read, {self.skipped} skipped; nothing written"
-        return (
+        counts = (
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.skipped} skipped"
+        )
+        changed = self.org_indexes
+        return (
+            f"{counts}; {changed}" if changed and (changed.created or changed.dropped) else counts
         )
 
 
@@ -94,6 +99,7 @@ def upsert_papers(
     strict: bool = False,
     dry_run: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    index_organizations: bool = True,
 ) -> ImportSummary:
     """Insert new papers, merge into known ones, leave the rest; one transaction per batch.
 
@@ -105,6 +111,8 @@ def upsert_papers(
     each skipped record, as it is found. should_stop(): asked after each batch; True ends the
     import there (summary.interrupted). queue_embeddings: queue the new and changed papers for
     the worker after each commit (else leave them to `embed_papers`/the worker's start-up sweep).
+    index_organizations: at the end, give each organization that has grown big its own vector
+    index (papers.organization_indexes; summary.org_indexes says what was built).
     """
     summary = ImportSummary(dry_run=dry_run)
 
@@ -144,6 +152,8 @@ def upsert_papers(
         # Merge the segments this import wrote, after flushing any paper left pending (by an
         # earlier import that was stopped, for one: its re-run finds those papers unchanged).
         keyword_index.flush_all()
+        if index_organizations:
+            summary.org_indexes = organization_indexes.sync()
     return summary
 
 

@@ -33,6 +33,9 @@ def search_document() -> SearchVector:
 
 ARXIV_ABS = "https://arxiv.org/abs/"
 ARXIV_PDF = "https://arxiv.org/pdf/"
+# The HNSW graph of every vector index (and of papers.organization_indexes).
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
 # The C0 controls but tab, newline and carriage return, as a PostgreSQL regular expression.
 C0_CONTROLS = r"[\x01-\x08\x0b\x0c\x0e-\x1f]"
 
@@ -160,8 +163,8 @@ class Paper(models.Model):
             HnswIndex(
                 name="paper_embedding_hnsw",
                 fields=["embedding"],
-                m=16,
-                ef_construction=64,
+                m=HNSW_M,
+                ef_construction=HNSW_EF_CONSTRUCTION,
                 opclasses=["vector_cosine_ops"],
             ),
             models.Index(fields=["published"], name="paper_published"),

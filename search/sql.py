@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 
+from papers import organization_indexes
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
 from search.keyword import KeywordTuning
@@ -146,6 +147,9 @@ class FusedSQL:
     name_keys: tuple[str, ...] = ()
     as_of: datetime | None = None  # only papers imported by then (SearchState.as_of)
     excluded: tuple[int, ...] = ()  # the papers marked as examples: not listed
+    # The one organization filtered by, when it has a vector index of its own
+    # (papers.organization_indexes): meaning walks that index instead of every paper's.
+    org_index: int | None = None
 
     def page(self, *, with_facets: bool = False) -> tuple[str, dict]:
         """One ranked page; every row also carries the number of candidates and, when asked,
@@ -272,6 +276,10 @@ class FusedSQL:
         them all (0.7 s at a million papers, bench/scale.py)."""
         if self.only_ids is not None:  # within every filter already (search.keyword.within)
             return "p.id = ANY(%(only_ids)s::bigint[])"
+        if self.org_index is not None:
+            return _filters(
+                "p", self, orgs=organization_indexes.condition(self.org_index, "p.organization_id")
+            )
         return _filters("p", self)
 
     def _named(self) -> str:
@@ -371,9 +379,10 @@ def rows_sql(text: TextQuery | None) -> str:
     """
 
 
-def _filters(alias: str, query) -> str:
+def _filters(alias: str, query, orgs: str | None = None) -> str:
     """The organization, category and date filters, written so that no index on those columns
-    can serve them (see FusedSQL._scope); a pinned as_of and the marked examples likewise."""
+    can serve them (see FusedSQL._scope); a pinned as_of and the marked examples likewise.
+    orgs: the organization filter in another form (FusedSQL.org_index)."""
     clauses = ["TRUE"]
     if query.as_of:
         clauses.append(f"({alias}.created_at + interval '0 s') <= %(as_of)s")
@@ -381,7 +390,8 @@ def _filters(alias: str, query) -> str:
         clauses.append(f"({alias}.id + 0) <> ALL(%(excluded)s::bigint[])")
     if query.orgs:
         clauses.append(
-            f"({alias}.organization_id + 0) IN (SELECT id FROM {ORG} WHERE slug = ANY(%(orgs)s))"
+            orgs
+            or f"({alias}.organization_id + 0) IN (SELECT id FROM {ORG} WHERE slug = ANY(%(orgs)s))"
         )
     if query.cats:
         clauses.append(f"({alias}.categories || '{{}}') && %(cats)s::text[]")
