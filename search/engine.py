@@ -12,6 +12,7 @@ organization filter, so that others can be added.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -23,7 +24,7 @@ from ops.statement_timeout import statement_timeout
 from papers import organization_indexes
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
-from search import examples, keyword, names
+from search import examples, keyword, names, query_vectors
 from search.examples import Examples
 from search.keyword_docs import (
     NO_DATE,
@@ -139,7 +140,7 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
         marked = examples.load(state, connection.alias)
         query = Query.of(state, marked)
         docs = doc_table(connection.alias)
-        if query.vector is None:
+        if not query.by_meaning:
             results = _ranked_in_numpy(cursor, query, docs, with_facets)
         else:
             with _through_the_graph(cursor):
@@ -164,7 +165,7 @@ def ranked_ids(state: SearchState, n: int) -> list[int]:
     query = replace(query, limit=n, offset=0, depth=max(query.depth, n))
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)
-        if query.vector is None:
+        if not query.by_meaning:
             ids, _, _ = _keyword_page(cursor, query, docs)
             return [int(i) for i in ids]
         filters = _filters(cursor, query.state)
@@ -183,7 +184,7 @@ def strong_ids(state: SearchState, limit: int) -> list[int]:
     query = replace(_marked_query(state.with_changes(page=1), connection), limit=limit, offset=0)
     with statement_timeout(connection), connection.cursor() as cursor:
         docs = doc_table(connection.alias)
-        if query.vector is None:  # ranked in numpy: every match is a strong one
+        if not query.by_meaning:  # ranked in numpy: every match is a strong one
             ids, _, _ = _keyword_page(cursor, query, docs)
             return [int(i) for i in ids]
         filters = _filters(cursor, query.state)
@@ -205,7 +206,7 @@ class Query:
 
     state: SearchState
     text: TextQuery | None
-    vector: tuple[float, ...] | None
+    meaning: Future | None  # the query vector, being worked out beside the keyword side
     tuning: Tuning
     limit: int
     offset: int
@@ -214,19 +215,19 @@ class Query:
     @classmethod
     def of(cls, state: SearchState, marked: Examples | None = None) -> Query:
         text = parse_text_query(state.q) if state.q else None
-        vector = None
-        if state.q and state.mode in ("hybrid", "semantic"):
-            from papers.embeddings import get_embedder
-
-            vector = tuple(get_embedder().encode_query(state.q))
-        if marked is not None and marked.papers:
-            vector = examples.rocchio(vector, marked)
+        meaning = None
+        by_words = bool(state.q) and state.mode in ("hybrid", "semantic")
+        if marked is not None and marked.papers:  # steered: the vector is needed now
+            vector = examples.rocchio(query_vectors.embed(state.q) if by_words else None, marked)
+            meaning = query_vectors.ready(vector) if vector is not None else None
+        elif by_words:
+            meaning = query_vectors.start(state.q)
         tuning = Tuning.from_settings()
         page_size = settings.SEARCH_PAGE_SIZE
         return cls(
             state=state,
             text=text if state.mode in ("hybrid", "keyword") else None,
-            vector=vector,
+            meaning=meaning,
             tuning=tuning,
             limit=page_size,
             offset=(state.page - 1) * page_size,
@@ -237,13 +238,22 @@ class Query:
     def strict(self) -> bool:
         return self.text is not None and self.text.strict
 
+    @property
+    def by_meaning(self) -> bool:
+        """Ranked by meaning too (known at once, while the vector is still being made)."""
+        return self.meaning is not None
+
+    @property
+    def vector(self) -> tuple[float, ...] | None:
+        return None if self.meaning is None else self.meaning.result()
+
 
 def build_sql(state: SearchState) -> FusedSQL | None:
     """The fused SQL a search by meaning runs (None for keyword-only and browsing, which rank
     in numpy): its candidates() are the fusion's raw material for experiments."""
     connection = search_connection()
     query = _marked_query(state, connection)
-    if query.vector is None:
+    if not query.by_meaning:
         return None
     with connection.cursor() as cursor:
         docs = doc_table(connection.alias)

@@ -105,6 +105,7 @@ class KeywordMatches:
     idf_sum: float = 0.0  # the query's weight: what min_coverage is a share of
     similar_title: bool = False  # titles that look like the query (a typo), not word matches
     has_terms: bool = True  # the typed words hold a lexeme, not only stop words
+    holding: set[int] = field(default_factory=set)  # ids checked to hold the phrase (top)
 
     def without_org_filter(self) -> KeywordMatches:
         return self.any_org or self
@@ -224,21 +225,32 @@ def top(
         chosen = _order(matches, docs, sort, n)[:n]
         return matches.ids[chosen], matches.scores[chosen]
     kept: list[int] = []
-    checked, limit = 0, 2 * n + 100
+    checked, limit = 0, _with_margin(n)
     order = _order(matches, docs, sort, limit)
     while len(kept) < n and checked < len(matches.ids):
         if checked >= len(order):
             limit *= 4
             order = _order(matches, docs, sort, limit)
-        batch = order[checked : checked + max(2 * (n - len(kept)), 100)]
-        cursor.execute(VERIFY, {"ids": matches.ids[batch].tolist(), "match": matches.phrase_query})
-        good = {row[0] for row in cursor.fetchall()}
-        kept.extend(int(i) for i in batch if int(matches.ids[i]) in good)
+        batch = order[checked : checked + _with_margin(n - len(kept))]
+        # A second call (typed syntax in hybrid asks for 5 × depth after the page's depth)
+        # checks only what the first did not.
+        unknown = [i for i in matches.ids[batch].tolist() if i not in matches.holding]
+        if unknown:
+            cursor.execute(VERIFY, {"ids": unknown, "match": matches.phrase_query})
+            matches.holding.update(row[0] for row in cursor.fetchall())
+        kept.extend(int(i) for i in batch if int(matches.ids[i]) in matches.holding)
         checked += len(batch)
     chosen = np.array(kept[:n], dtype=np.int64)
     ids, scores = matches.ids[chosen], matches.scores[chosen]
     _settle_count(cursor, matches, order[:checked], kept)  # renumbers matches.ids
     return ids, scores
+
+
+def _with_margin(wanted: int) -> int:
+    """How many of the best matches to check for `wanted` that hold the phrase: most of the
+    best do (their words stand side by side as often as not), and a short batch costs one more
+    round trip, where each checked paper costs its tsvector's read (about 8 µs)."""
+    return max(wanted + wanted // 4, 100)
 
 
 def _settle_count(cursor, matches: KeywordMatches, checked: np.ndarray, kept: list[int]) -> None:
@@ -369,7 +381,8 @@ def in_dates(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
 def _org_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
     if filters.org_ids is None:
         return np.ones(len(ids), dtype=bool)
-    return np.isin(docs.org[ids], np.array(filters.org_ids, dtype=np.int64))
+    # A lookup table over the ids' range: 1 ms for a million papers, where sorting took 5.
+    return np.isin(docs.org[ids], np.array(filters.org_ids, dtype=np.int64), kind="table")
 
 
 def _category_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
