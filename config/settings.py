@@ -254,6 +254,9 @@ SEARCH_EXTRA_WEIGHT = env_float("SEARCH_EXTRA_WEIGHT", 0.5)
 # Plain-word queries match any word; a keyword candidate must cover this share of the query's
 # weight (sum of its words' idf). Typed syntax ("phrase", OR, -word) is matched exactly instead.
 SEARCH_KEYWORD_MIN_COVERAGE = env_float("SEARCH_KEYWORD_MIN_COVERAGE", 0.2)
+# Postings kept in each process for the next searches with the same words
+# (search.postings_cache): a million papers' commonest words take 1 to 3 MB each.
+KEYWORD_POSTINGS_CACHE_MB = env_int("KEYWORD_POSTINGS_CACHE_MB", 64, minimum=0)
 # When even the nearest paper is less similar than this, the query is noise and nothing matches
 # by meaning: with all-MiniLM-L6-v2, gibberish and off-topic queries stay under it ("asdf" 0.19,
 # "banana bread recipe" 0.03 on the demo papers); every SciFact claim's nearest is above it.

@@ -21,22 +21,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from papers.keyword_index import POSTINGS
-from search import tsquery
+from search import postings_cache, tsquery
 from search.keyword_docs import GONE, NO_DATE, DocTable
 from search.names import named_sql
 from search.query_text import TextQuery
 
 PENDING_LIMIT = 5_000  # unflushed papers read from their tsvectors per search, newest first
-# The query's words and tsquery, the papers it names (search.names), and the postings of every
-# lexeme the typed text holds (a superset of the tsquery's), in one round trip.
+# The query's words and tsquery, the papers it names (search.names), which segments hold
+# postings of each lexeme the typed text holds (a superset of the tsquery's), and what names the
+# postings table for search.postings_cache (the rows themselves come from there), in one round
+# trip.
 TERMS_AND_POSTINGS = f"""
 WITH q AS (
     SELECT ARRAY(SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %(rank)s))) AS rank,
            websearch_to_tsquery('english', %(match)s)::text AS tsquery,
            ARRAY(SELECT p.id FROM papers_paper p WHERE {named_sql("p")}) AS named,
-           tsvector_to_array(to_tsvector('english', %(match)s || ' ' || %(rank)s)) AS lexemes
+           tsvector_to_array(to_tsvector('english', %(match)s || ' ' || %(rank)s)) AS lexemes,
+           ARRAY[(SELECT oid FROM pg_database WHERE datname = current_database())::bigint,
+                 pg_relation_filenode('{POSTINGS}')::bigint] AS postings_table
 )
-SELECT q.rank, q.tsquery, q.named, x.lexeme, x.segment_id, x.paper_ids, x.counts
+SELECT q.rank, q.tsquery, q.named, q.postings_table, x.lexeme, x.segment_id
 FROM q LEFT JOIN {POSTINGS} x ON x.lexeme = ANY(q.lexemes)
 """
 PENDING_POSTINGS = """
@@ -135,12 +139,13 @@ def find(
     params = {"rank": text.rank_words, "match": text.match, "name_keys": list(name_keys)}
     cursor.execute(TERMS_AND_POSTINGS, params)
     rows = cursor.fetchall()
-    rank_terms, query_text, named = rows[0][:3]
+    rank_terms, query_text, named, table = rows[0][:4]
     tree = tsquery.parse(query_text)
     if tree is None or not rank_terms:
         return _no_matches(has_terms=bool(rank_terms))
     lexemes = sorted(set(rank_terms) | tree.lexemes())
-    postings = _postings([row[3:] for row in rows if row[3] is not None], cursor, lexemes, docs)
+    stored = postings_cache.rows(cursor, tuple(table), [r[4:] for r in rows if r[4] is not None])
+    postings = _postings(stored, cursor, lexemes, docs)
     if filters.later is not None:
         postings = {lexeme: _drop(p, filters.later) for lexeme, p in postings.items()}
 
@@ -392,12 +397,12 @@ def _category_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.nd
     return np.isin(docs.categories[ids], wanted).any(axis=1)
 
 
-def _postings(rows: list, cursor, lexemes: list[str], docs: DocTable) -> dict[str, Postings]:
+def _postings(
+    stored: dict[tuple[str, int], postings_cache.Row], cursor, lexemes: list[str], docs: DocTable
+) -> dict[str, Postings]:
     """Each lexeme's current postings: from the segments' rows, and from unflushed papers."""
     parts: dict[str, list[Postings]] = {}
-    for lexeme, segment, raw_ids, raw_counts in rows:
-        ids = np.frombuffer(raw_ids, dtype=">i4").astype(np.int64)
-        counts = np.frombuffer(raw_counts, dtype=">u2")
+    for (lexeme, segment), (ids, counts) in stored.items():
         current = np.zeros(len(ids), dtype=bool)
         known = ids < docs.size  # papers flushed since this copy was read: next search
         current[known] = docs.segment[ids[known]] == segment

@@ -107,6 +107,21 @@ def test_every_paper_is_its_own_nearest_neighbour(demo_catalogue):
     assert_each_paper_is_its_own_nearest_neighbour()
 
 
+def test_a_vector_is_kept_in_its_papers_row(demo_catalogue):
+    """Not in TOAST, where pgvector puts it (migration papers.0016): ranking papers exactly
+    by id reads one page a paper. A long abstract goes to TOAST first."""
+    Paper.objects.filter(pk=Paper.objects.first().pk).update(abstract="long words " * 400)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE pg_column_toast_chunk_id(embedding) IS NULL),"
+            " count(*) FILTER (WHERE pg_column_toast_chunk_id(abstract) IS NOT NULL)"
+            " FROM papers_paper"
+        )
+        papers, inline, toasted_abstracts = cursor.fetchone()
+    assert papers == inline == 57
+    assert toasted_abstracts >= 1
+
+
 def test_an_edited_abstract_is_stale_until_reembedded(demo_catalogue):
     paper = Paper.objects.get(title__startswith="TPI-LLM")
     old_vector = np.array(paper.embedding)
