@@ -294,11 +294,12 @@ def _numpy_facets(docs: DocTable, found: keyword.KeywordMatches) -> tuple:
     holds for every paper once per table (search.keyword_docs.DocTable.memo): all of it
     unfiltered (the home page, 43 -> 14 ms at a million papers), the organizations when only
     organizations are chosen (their facet ignores their own filter)."""
-    every = _every_paper(docs) if found.facet_orgs is None else None
-    orgs = every[0] if every else _org_values(found.facet_orgs)
-    if found.facet_categories is None:
+    every = _every_paper(docs) if found.facet_org_ids is None else None
+    orgs = every[0] if every else _org_values(docs.org[found.facet_org_ids])
+    if found.facet_category_ids is None:
         return orgs, every[1], every[2]
-    return orgs, _category_counts(found.facet_categories), _month_counts(docs.published[found.ids])
+    categories = _category_counts(docs.categories[found.facet_category_ids])
+    return orgs, categories, _month_counts(docs.published[found.ids])
 
 
 def _every_paper(docs: DocTable) -> tuple:
@@ -350,8 +351,8 @@ def _browse(docs: DocTable, filters: keyword.Filters) -> keyword.KeywordMatches:
         # table (_numpy_facets); with none at all, the other facets too.
         ids = keyword.within(docs.living_ids(), filters, docs)
         return keyword.KeywordMatches(
-            ids=ids, scores=np.zeros(len(ids)), matched_any=bool(len(ids)), facet_orgs=None,
-            facet_categories=None if filters.org_ids is None else docs.categories[ids],
+            ids=ids, scores=np.zeros(len(ids)), matched_any=bool(len(ids)), facet_org_ids=None,
+            facet_category_ids=None if filters.org_ids is None else ids,
         )  # fmt: skip
     ids = keyword.in_dates(docs.living_ids(), filters, docs)
     return keyword.narrowed(ids, np.zeros(len(ids)), ids, filters, docs)

@@ -96,12 +96,13 @@ class KeywordMatches:
     ids: np.ndarray  # every match, unordered
     scores: np.ndarray
     matched_any: bool  # a paper within the filters has a typed word (else: try titles)
-    # Organizations of the matches without the organization filter, and their categories
-    # (keyword_docs) without the category filter. None: every paper's, which a browse takes
-    # from the table (search.engine._numpy_facets); categories are None only when nothing is
+    # The matches without the organization filter, whose organizations the organization facet
+    # counts, and those without the category filter, for the category facet (their values are
+    # read only when a facet is counted in numpy: search.engine._numpy_facets). None: every
+    # paper, which a browse takes from the table; categories are None only when nothing is
     # filtered at all.
-    facet_orgs: np.ndarray | None
-    facet_categories: np.ndarray | None
+    facet_org_ids: np.ndarray | None
+    facet_category_ids: np.ndarray | None
     phrase_query: str = ""  # typed syntax with a phrase: matches are checked as they are shown
     estimated_total: int | None = None  # when some were not checked: the count they likely make
     any_org: KeywordMatches | None = None  # the same without the organization filter
@@ -208,8 +209,8 @@ def narrowed(
             ids=ids[keep],
             scores=scores[keep],
             matched_any=any_match,
-            facet_orgs=docs.org[ids[category_ok]],
-            facet_categories=docs.categories[ids[org_ok]],
+            facet_org_ids=ids if filters.categories is None else ids[category_ok],
+            facet_category_ids=ids if filters.org_ids is None else ids[org_ok],
             **extra,
         )
 
@@ -301,9 +302,7 @@ def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np
 
 def _no_matches(*, has_terms: bool) -> KeywordMatches:
     empty = np.zeros(0, dtype=np.int64)
-    return KeywordMatches(
-        empty, np.zeros(0), False, empty, np.zeros((0, 1), dtype=np.int16), has_terms=has_terms
-    )
+    return KeywordMatches(empty, np.zeros(0), False, empty, empty, has_terms=has_terms)
 
 
 def _bm25(
@@ -352,6 +351,8 @@ def _drop(postings: Postings, ids: np.ndarray) -> Postings:
 
 def shown(ids: np.ndarray, filters: Filters) -> np.ndarray:
     """The ids that may be listed: not imported after a pinned as_of, not marked examples."""
+    if filters.later is None and filters.excluded is None:
+        return ids  # nothing hidden: no copy of what may be every paper
     return ids[_shown_mask(ids, filters)]
 
 
@@ -386,8 +387,10 @@ def in_dates(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
 def _org_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
     if filters.org_ids is None:
         return np.ones(len(ids), dtype=bool)
-    # A lookup table over the ids' range: 1 ms for a million papers, where sorting took 5.
-    return np.isin(docs.org[ids], np.array(filters.org_ids, dtype=np.int64), kind="table")
+    orgs = docs.org[ids]
+    if len(filters.org_ids) == 1:  # the usual case, and three times faster than isin
+        return orgs == filters.org_ids[0]
+    return np.isin(orgs, np.array(filters.org_ids, dtype=np.int64), kind="table")
 
 
 def _category_filter(ids: np.ndarray, filters: Filters, docs: DocTable) -> np.ndarray:
