@@ -110,7 +110,9 @@ class KeywordMatches:
     idf_sum: float = 0.0  # the query's weight: what min_coverage is a share of
     similar_title: bool = False  # titles that look like the query (a typo), not word matches
     has_terms: bool = True  # the typed words hold a lexeme, not only stop words
-    holding: set[int] = field(default_factory=set)  # ids checked to hold the phrase (top)
+    # Whether a paper holds the phrase, for each one checked (top); shared by the matches with
+    # and without the organization and category filters, which check the same papers.
+    phrase_checked: dict[int, bool] = field(default_factory=dict)
 
     def without_org_filter(self) -> KeywordMatches:
         return self.any_org or self
@@ -204,8 +206,11 @@ def narrowed(
     seen_org = _org_filter(considered, filters, docs)
     seen_category = _category_filter(considered, filters, docs)
 
+    phrase_checked: dict[int, bool] = {}
+
     def part(keep: np.ndarray, any_match: bool) -> KeywordMatches:
         return KeywordMatches(
+            phrase_checked=phrase_checked,
             ids=ids[keep],
             scores=scores[keep],
             matched_any=any_match,
@@ -238,13 +243,15 @@ def top(
             limit *= 4
             order = _order(matches, docs, sort, limit)
         batch = order[checked : checked + _with_margin(n - len(kept))]
-        # A second call (typed syntax in hybrid asks for 5 × depth after the page's depth)
-        # checks only what the first did not.
-        unknown = [i for i in matches.ids[batch].tolist() if i not in matches.holding]
+        # A second call (typed syntax in hybrid asks for 5 × depth after the page's depth, the
+        # organization facet for the matches of any organization) checks only what is new.
+        checked_already = matches.phrase_checked
+        unknown = [i for i in matches.ids[batch].tolist() if i not in checked_already]
         if unknown:
             cursor.execute(VERIFY, {"ids": unknown, "match": matches.phrase_query})
-            matches.holding.update(row[0] for row in cursor.fetchall())
-        kept.extend(int(i) for i in batch if int(matches.ids[i]) in matches.holding)
+            holding = {row[0] for row in cursor.fetchall()}
+            checked_already.update((i, i in holding) for i in unknown)
+        kept.extend(int(i) for i in batch if checked_already[int(matches.ids[i])])
         checked += len(batch)
     chosen = np.array(kept[:n], dtype=np.int64)
     ids, scores = matches.ids[chosen], matches.scores[chosen]
