@@ -110,6 +110,9 @@ class KeywordMatches:
     idf_sum: float = 0.0  # the query's weight: what min_coverage is a share of
     similar_title: bool = False  # titles that look like the query (a typo), not word matches
     has_terms: bool = True  # the typed words hold a lexeme, not only stop words
+    # No paper at all has them, filters aside: a typo, perhaps (a title like the query is tried).
+    # Words that only papers outside the filters have are no typo.
+    unknown_words: bool = False
     # Whether a paper holds the phrase, for each one checked (top); shared by the matches with
     # and without the organization and category filters, which check the same papers.
     phrase_checked: dict[int, bool] = field(default_factory=dict)
@@ -177,6 +180,7 @@ def find(
         docs,
         phrase_query=text.match if tree.has_phrase() else "",
         idf_sum=idf_sum,
+        unknown_words=not matching.any(),
     )
 
 
@@ -309,7 +313,9 @@ def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np
 
 def _no_matches(*, has_terms: bool) -> KeywordMatches:
     empty = np.zeros(0, dtype=np.int64)
-    return KeywordMatches(empty, np.zeros(0), False, empty, empty, has_terms=has_terms)
+    return KeywordMatches(
+        empty, np.zeros(0), False, empty, empty, has_terms=has_terms, unknown_words=True
+    )
 
 
 def _bm25(

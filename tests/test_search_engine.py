@@ -204,6 +204,17 @@ def test_similar_titles_respect_filters(catalogue):
     assert all(hit.paper.organization.slug == "beta" for hit in results.hits)
 
 
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_words_found_outside_the_filters_are_no_typo(catalogue, mode):
+    """Infinite-LLM (acme) has DistAttention: within beta nothing has it, and no title that
+    merely looks like the word is offered as a correction (nor searched for)."""
+    with CaptureQueriesContext(connection) as captured:
+        results = run(f"q=DistAttention&mode={mode}&org=beta")
+    assert not results.similar_titles
+    assert not any(hit.keyword_rank for hit in results.hits)
+    assert not any("word_similarity" in q["sql"] for q in captured)
+
+
 def test_a_query_with_matches_does_not_fall_back_to_similar_titles(catalogue):
     results = run("q=serving&mode=keyword")
     assert results.hits
