@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from papers.models import Paper, SyncState
+from papers import organization_indexes
+from papers.models import Organization, Paper, SyncState
 from papers.sync import hf_daily
 from papers.sync.http import Client, retry_after
 from tests.catalogue import ROOT
@@ -111,6 +113,17 @@ def test_hf_daily_imports_every_day_from_since_to_until(db, hf_server):
         "hf-daily: 3 days written, 5 new, 0 updated, 0 unchanged, 1 skipped"
     )
     assert state("hf-daily").last_date == date(2026, 3, 11)
+
+
+def test_a_run_gives_an_organization_grown_big_its_vector_index_once(db, hf_server, monkeypatch):
+    monkeypatch.setattr(organization_indexes, "MIN_PAPERS", 0)  # any paper makes one big
+    with CaptureQueriesContext(connection) as captured:
+        out, _ = sync("hf-daily", "--since", "2026-03-09", "--until", "2026-03-11")
+    orgs = Organization.objects.filter(papers__isnull=False).distinct()
+    assert orgs and all(organization_indexes.usable(connection.cursor(), o.pk) for o in orgs)
+    assert f"organization vector indexes: {len(orgs)} created, 0 dropped" in out
+    # Once each, at the end of the run, not in each day's transaction.
+    assert sum("CREATE INDEX" in q["sql"] for q in captured) == len(orgs)
 
 
 def test_a_second_run_goes_on_after_the_last_day_done_without_fetching_it_again(db, hf_server):

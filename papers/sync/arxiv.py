@@ -72,7 +72,8 @@ def _harvest(
         except (SyncError, ParseError) as exc:
             raise _stopped(set_spec, state, exc) from None
         with transaction.atomic():
-            summary = upsert_papers(page.records)
+            # In the page's transaction: the indexes wait for the run's end (sync_papers).
+            summary = upsert_papers(page.records, index_organizations=False)
             _advance(state, page.latest_datestamp, page.resumption_token)
             state.save()
         report.written(label, summary, unusable)

@@ -59,7 +59,8 @@ def sync(client: Client, *, since: date | None, until: date | None, report: Repo
             records_from_items(items, source_name=f"hf-daily {day}", on_skip=unusable.append)
         )
         with transaction.atomic():
-            summary = upsert_papers(records)
+            # In the day's transaction: the indexes wait for the run's end (sync_papers).
+            summary = upsert_papers(records, index_organizations=False)
             # Forward only: a backfill of old days (--since/--until) leaves later progress be.
             if day < today and day > state.last_date:
                 state.last_date = day

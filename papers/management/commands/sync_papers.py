@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from papers import organization_indexes
 from papers.sync import SyncError, arxiv, hf_daily
 from papers.sync.http import Client
 from papers.sync.report import Reporter
@@ -59,12 +60,21 @@ class Command(BaseCommand):
                 else:
                     arxiv.sync(client, since=since, sets=settings.ARXIV_OAI_SETS, report=report)
         except SyncError as exc:
+            self._index_organizations()  # for the papers written before it stopped
             raise CommandError(f"{exc}\n{self._so_far(source, report)}") from None
         except KeyboardInterrupt:
             raise CommandError(
                 f"interrupted; {self._so_far(source, report)}; run again to go on", returncode=130
             ) from None
+        self._index_organizations()
         self.stdout.write(self._so_far(source, report))
+
+    def _index_organizations(self) -> None:
+        """Once a run, outside the pages' transactions, so that an index is built concurrently
+        (papers.organization_indexes)."""
+        done = organization_indexes.sync()
+        if done.created or done.dropped:
+            self.stdout.write(str(done))
 
     @staticmethod
     @contextmanager
