@@ -30,14 +30,18 @@ MIN_PAPERS = 5_000  # search.engine.EXACT_LIMIT: fewer are ranked exactly, witho
 # The graph of the biggest organization of a million papers (68,000) is about 130 MB; with the
 # server's default 64 MB the build spills and slows several times over.
 BUILD_MEMORY = "512MB"
+LOCK = "papers.organization_indexes"  # an advisory lock's name
 
 
 @dataclass
 class Sync:
     created: list[int] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)
+    busy: bool = False  # another process was doing it: nothing done here
 
     def __str__(self) -> str:
+        if self.busy:
+            return "organization vector indexes: another process is updating them"
         return (
             f"organization vector indexes: {len(self.created)} created, {len(self.dropped)} dropped"
         )
@@ -65,35 +69,48 @@ def usable(cursor, org_id: int) -> bool:
 def sync(min_papers: int | None = None) -> Sync:
     """Make the set of organization indexes match the organizations with over min_papers
     papers (MIN_PAPERS unless given). Outside a transaction the indexes are built and dropped
-    CONCURRENTLY, so that searches and writes go on meanwhile."""
-    done = Sync()
-    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
+    CONCURRENTLY, so that searches and writes go on meanwhile. One process at a time: another
+    that finds the work under way leaves it to the first (Sync.busy)."""
+    in_transaction = connection.in_atomic_block
     with connection.cursor() as cursor:
-        wanted = _big_organizations(cursor, MIN_PAPERS if min_papers is None else min_papers)
-        present = _present(cursor)
-        for org_id, valid in sorted(present.items()):
-            if org_id not in wanted or not valid:
-                cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {index_name(org_id)}")
-                done.dropped.append(org_id)
-        missing = sorted(o for o in wanted if not present.get(o))
-        if missing:
-            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [BUILD_MEMORY])
-        if missing and not concurrently:
-            # In a transaction, CREATE INDEX refuses to run while deferred foreign-key checks
-            # wait for the commit: run them now (a violation would fail the commit anyway).
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for org_id in missing:
-            cursor.execute(
-                f"CREATE INDEX {concurrently} IF NOT EXISTS {index_name(org_id)} ON papers_paper"
-                " USING hnsw (embedding vector_cosine_ops)"
-                f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
-                f" WHERE {condition(org_id)}"
-            )
-            done.created.append(org_id)
-        if missing:
-            cursor.execute("RESET maintenance_work_mem")
-        if missing and not concurrently:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        take = "pg_try_advisory_xact_lock" if in_transaction else "pg_try_advisory_lock"
+        cursor.execute(f"SELECT {take}(hashtext(%s))", [LOCK])
+        if not cursor.fetchone()[0]:
+            return Sync(busy=True)
+        try:
+            wanted = _big_organizations(cursor, MIN_PAPERS if min_papers is None else min_papers)
+            return _build_and_drop(cursor, wanted, "" if in_transaction else "CONCURRENTLY")
+        finally:
+            if not in_transaction:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [LOCK])
+
+
+def _build_and_drop(cursor, wanted: set[int], concurrently: str) -> Sync:
+    done = Sync()
+    present = _present(cursor)
+    for org_id, valid in sorted(present.items()):
+        if org_id not in wanted or not valid:  # shrunk, gone, or a build that was interrupted
+            cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {index_name(org_id)}")
+            done.dropped.append(org_id)
+    missing = sorted(o for o in wanted if not present.get(o))
+    if not missing:
+        return done
+    cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [BUILD_MEMORY])
+    if not concurrently:
+        # In a transaction, CREATE INDEX refuses to run while deferred foreign-key checks wait
+        # for the commit: run them now (a violation would fail the commit anyway).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for org_id in missing:
+        cursor.execute(
+            f"CREATE INDEX {concurrently} IF NOT EXISTS {index_name(org_id)} ON papers_paper"
+            " USING hnsw (embedding vector_cosine_ops)"
+            f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+            f" WHERE {condition(org_id)}"
+        )
+        done.created.append(org_id)
+    cursor.execute("RESET maintenance_work_mem")
+    if not concurrently:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return done
 
 

@@ -19,7 +19,7 @@ from papers.models import Organization, Paper
 from search import engine
 from search.engine import search
 from search.state import SearchState
-from tests.catalogue import LISTING_YEAR, ORGS, SEED
+from tests.catalogue import LISTING_YEAR, ORGS, SEED, add_organizations
 
 ACME_PAPERS = len(ORGS["acme"][1])  # 4; beta has 3
 
@@ -102,3 +102,20 @@ def test_the_command_reports_what_it_did(catalogue, monkeypatch, capsys):
     monkeypatch.setattr(organization_indexes, "MIN_PAPERS", ACME_PAPERS - 1)
     call_command("organization_indexes")
     assert "1 created, 0 dropped" in capsys.readouterr().out
+
+
+def test_a_second_process_leaves_the_work_to_the_first(demo_catalogue_live):
+    """While another connection holds the lock (an import finishing at the same time), sync
+    builds nothing, and says so."""
+    add_organizations()
+    other = connection.get_new_connection(connection.get_connection_params())
+    other.autocommit = True
+    try:
+        other.execute("SELECT pg_advisory_lock(hashtext(%s))", [organization_indexes.LOCK])
+        done = organization_indexes.sync(min_papers=ACME_PAPERS - 1)
+        assert done.busy and not done.created
+        assert "another process" in str(done)
+        other.execute("SELECT pg_advisory_unlock(hashtext(%s))", [organization_indexes.LOCK])
+        assert organization_indexes.sync(min_papers=ACME_PAPERS - 1).created == [org("acme").pk]
+    finally:
+        other.close()
