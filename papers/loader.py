@@ -71,10 +71,8 @@ class ImportSummary:
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.skipped} skipped"
         )
-        changed = self.org_indexes
-        return (
-            f"{counts}; {changed}" if changed and (changed.created or changed.dropped) else counts
-        )
+        indexes = self.org_indexes
+        return f"{counts}; {indexes}" if indexes and indexes.changed else counts
 
 
 class StrictImportError(Exception):

@@ -39,6 +39,11 @@ class Sync:
     dropped: list[int] = field(default_factory=list)
     busy: bool = False  # another process was doing it: nothing done here
 
+    @property
+    def changed(self) -> bool:
+        """Whether any index was built or dropped: what is worth reporting."""
+        return bool(self.created or self.dropped)
+
     def __str__(self) -> str:
         if self.busy:
             return "organization vector indexes: another process is updating them"

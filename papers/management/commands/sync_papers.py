@@ -73,7 +73,7 @@ class Command(BaseCommand):
         """Once a run, outside the pages' transactions, so that an index is built concurrently
         (papers.organization_indexes)."""
         done = organization_indexes.sync()
-        if done.created or done.dropped:
+        if done.changed:
             self.stdout.write(str(done))
 
     @staticmethod
