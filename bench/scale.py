@@ -714,6 +714,9 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"{option} {path}: no such file (SciFact lies in ../shared/eval/scifact)")
 
     sys.path.insert(0, str(ROOT / "bench"))
+    # Connections kept between searches, as in production: the bench's own stays open anyway,
+    # and a search's second connection (search.side_connection) is only used where they are.
+    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
     setup_django()
     from scale_catalogue import all_paper_vectors, corpus_vectors
     from synthetic_arxiv import CorpusError, load_corpus

@@ -24,7 +24,7 @@ from ops.statement_timeout import statement_timeout
 from papers import organization_indexes
 from papers.indexing import NOT_EMBEDDED, NOT_EMBEDDED_CAP
 from papers.models import Organization, Paper
-from search import examples, keyword, names, query_vectors
+from search import examples, keyword, names, query_vectors, side_connection
 from search.examples import Examples
 from search.keyword_docs import (
     NO_DATE,
@@ -393,6 +393,7 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     state = query.state
     filters = _filters(cursor, state)
     matches = _keyword_matches(cursor, query, docs, filters)
+    unfiltered = _facets_without_their_filter(cursor, query, docs, matches, filters)
     sql = _fused_sql(cursor, query, docs, matches, filters)
     # Each facet counts the candidates without its own filter (so others can be added): when
     # none is selected, those are the page's own, counted in the same query.
@@ -410,18 +411,10 @@ def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
             (first["facets"], first["category_facets"], first["not_indexed"], first["months"])
             if first else _fused_facets(cursor, query, docs, matches, filters)
         )  # fmt: skip
-        if state.orgs:
-            any_org = replace(query, state=state.with_changes(orgs=()))
-            unfiltered = matches.without_org_filter() if matches else None
-            any_org_filters = replace(filters, org_ids=None)
-            orgs = _fused_facets(cursor, any_org, docs, unfiltered, any_org_filters)[0]
-        if state.cats:
-            any_category = replace(query, state=state.with_changes(cats=()))
-            unfiltered = matches.without_category_filter() if matches else None
-            any_category_filters = replace(filters, categories=None)
-            categories = _fused_facets(
-                cursor, any_category, docs, unfiltered, any_category_filters
-            )[1]
+        if "orgs" in unfiltered:
+            orgs = unfiltered["orgs"].result()[0]
+        if "cats" in unfiltered:
+            categories = unfiltered["cats"].result()[1]
         _add_facets(results, orgs, not_indexed)
         _add_category_facets(results, [(c, n) for c, n in categories])
         _add_months(results, months)
@@ -447,6 +440,42 @@ def _through_the_graph(cursor):
         yield
     finally:
         cursor.execute("RESET enable_seqscan; RESET max_parallel_workers_per_gather")
+
+
+def _facets_without_their_filter(
+    cursor, query: Query, docs: DocTable, matches, filters: keyword.Filters
+) -> dict[str, side_connection.Later]:
+    """Under an organization filter, the facets of the same search over every organization
+    ("orgs"), and under a category filter over every category ("cats"): each a statement of
+    its own, started now beside the page's."""
+    state, started = query.state, {}
+    if state.orgs:
+        any_org = replace(query, state=state.with_changes(orgs=()))
+        any_org_matches = matches.without_org_filter() if matches else None
+        started["orgs"] = _facets_beside(
+            cursor, any_org, docs, any_org_matches, replace(filters, org_ids=None), matches
+        )
+    if state.cats:
+        any_category = replace(query, state=state.with_changes(cats=()))
+        any_category_matches = matches.without_category_filter() if matches else None
+        started["cats"] = _facets_beside(
+            cursor, any_category, docs, any_category_matches,
+            replace(filters, categories=None), matches,
+        )  # fmt: skip
+    return started
+
+
+def _facets_beside(cursor, query: Query, docs: DocTable, matches, filters, page_matches):
+    """_fused_facets, started on a second connection. Not when its matches are the page's own
+    (a filter that matched nothing): the page may rank them again, and one thread at a time may
+    check their phrases."""
+
+    def job(c):
+        return _fused_facets(c, query, docs, matches, filters)
+
+    if matches is not None and matches is page_matches:
+        return side_connection.here(cursor, job)
+    return side_connection.start(cursor, job, _through_the_graph)
 
 
 def _fused_facets(cursor, query: Query, docs: DocTable, matches, filters) -> tuple:
@@ -531,18 +560,22 @@ def _keyword_candidates(
     if not matches.matched_any:
         typo = _may_be_a_typo(query, matches)
         similar = _typo(cursor, query, docs, filters) if typo else matches
-        ids, scores = keyword.top(cursor, similar, query.depth, docs)
+        ids, scores = keyword.top(cursor, similar, query.depth, docs, estimate=False)
         return KeywordCandidates(
             tuple(ids.tolist()), tuple(scores.tolist()), similar_title=bool(len(ids)),
             idf_sum=matches.idf_sum,
         )  # fmt: skip
-    ids, scores = keyword.top(cursor, matches, query.depth, docs)
-    match_ids = None
+    # Typed syntax binds meaning to its best matches, and the page's candidates are the first
+    # of them. Phrases are checked paper by paper: then to the checked best few.
+    limit = query.depth
     if query.strict:
-        # Phrases are checked paper by paper: bind meaning to the checked best few then.
-        limit = 5 * query.depth if matches.phrase_query else MATCH_IDS_LIMIT
-        match_ids, _ = keyword.top(cursor, matches, limit, docs)
-        match_ids = tuple(match_ids.tolist()) if len(match_ids) else None
+        limit = max(limit, 5 * query.depth if matches.phrase_query else MATCH_IDS_LIMIT)
+    # The count comes from the fused statement: no estimate of the unchecked phrase matches.
+    best_ids, best_scores = keyword.top(cursor, matches, limit, docs, estimate=False)
+    ids, scores = best_ids[: query.depth], best_scores[: query.depth]
+    match_ids = None
+    if query.strict and len(best_ids):
+        match_ids = tuple(best_ids.tolist())
     return KeywordCandidates(
         tuple(ids.tolist()),
         tuple(scores.tolist()),

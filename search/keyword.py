@@ -232,10 +232,17 @@ def narrowed(
 
 
 def top(
-    cursor, matches: KeywordMatches, n: int, docs: DocTable, sort: str = "relevance"
+    cursor,
+    matches: KeywordMatches,
+    n: int,
+    docs: DocTable,
+    sort: str = "relevance",
+    *,
+    estimate: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The first n matches in `sort` order (ids, scores). A match that only seemed to hold a
-    typed phrase (its words, not next to each other) is dropped here, and the count with it."""
+    typed phrase (its words, not next to each other) is dropped here, and the count with it;
+    estimate: how many of the unchecked rest hold it (a sample), for a count of the matches."""
     if not matches.phrase_query:
         chosen = _order(matches, docs, sort, n)[:n]
         return matches.ids[chosen], matches.scores[chosen]
@@ -259,7 +266,7 @@ def top(
         checked += len(batch)
     chosen = np.array(kept[:n], dtype=np.int64)
     ids, scores = matches.ids[chosen], matches.scores[chosen]
-    _settle_count(cursor, matches, order[:checked], kept)  # renumbers matches.ids
+    _settle_count(cursor, matches, order[:checked], kept, estimate)  # renumbers matches.ids
     return ids, scores
 
 
@@ -270,20 +277,22 @@ def _with_margin(wanted: int) -> int:
     return max(wanted + wanted // 4, 100)
 
 
-def _settle_count(cursor, matches: KeywordMatches, checked: np.ndarray, kept: list[int]) -> None:
+def _settle_count(
+    cursor, matches: KeywordMatches, checked: np.ndarray, kept: list[int], estimate: bool
+) -> None:
     """After checking the best matches: drop the false ones, and estimate how many of the
     unchecked rest hold the phrase from a random sample of them (the best ones are no fair
     sample: high scores and the words standing side by side go together)."""
     rest = np.setdiff1d(np.arange(len(matches.ids)), checked, assume_unique=True)
-    estimate = None
-    if len(rest):
+    estimated = None
+    if len(rest) and estimate:
         sample = np.random.default_rng(0).choice(rest, size=min(SAMPLE, len(rest)), replace=False)
         cursor.execute(VERIFY, {"ids": matches.ids[sample].tolist(), "match": matches.phrase_query})
         share = len(cursor.fetchall()) / len(sample)
-        estimate = len(kept) + round(share * len(rest))
+        estimated = len(kept) + round(share * len(rest))
     keep = np.sort(np.concatenate([np.array(kept, dtype=np.int64), rest]))
     matches.ids, matches.scores = matches.ids[keep], matches.scores[keep]
-    matches.estimated_total = estimate
+    matches.estimated_total = estimated
 
 
 def _order(matches: KeywordMatches, docs: DocTable, sort: str, limit: int) -> np.ndarray:

@@ -8,19 +8,18 @@ model runs outside the GIL, and the keyword side mostly waits on PostgreSQL or n
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+
+from ops.process_pool import ProcessPool
 
 THREADS = 4  # queries embedded at once per process (a threaded server's concurrent searches)
 
-_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool = ProcessPool(THREADS, "query-vector")
 
 
 def start(text: str) -> Future:
     """The vector of `text`, on its way."""
-    return _executor().submit(embed, text)
+    return _pool.submit(embed, text)
 
 
 def ready(vector: tuple[float, ...]) -> Future:
@@ -34,13 +33,3 @@ def embed(text: str) -> tuple[float, ...]:
     from papers.embeddings import get_embedder
 
     return tuple(get_embedder().encode_query(text))
-
-
-def _executor() -> ThreadPoolExecutor:
-    """This process's pool: threads do not survive a fork, and gunicorn forks its workers from a
-    master that may have searched already (config/gunicorn_hooks.py warms it up)."""
-    global _pool
-    with _lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(THREADS, thread_name_prefix="query-vector"))
-        return _pool[1]
