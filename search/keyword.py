@@ -270,6 +270,11 @@ def top(
     return ids, scores
 
 
+def best(matches: KeywordMatches, n: int, docs: DocTable) -> np.ndarray:
+    """The ids of the n best matches by relevance, a typed phrase unchecked."""
+    return matches.ids[_order(matches, docs, "relevance", n)[:n]]
+
+
 def _with_margin(wanted: int) -> int:
     """How many of the best matches to check for `wanted` that hold the phrase: most of the
     best do (their words stand side by side as often as not), and a short batch costs one more

@@ -120,6 +120,7 @@ class KeywordCandidates:
     matched_any: bool = False  # a paper within the filters has a typed word
     match_ids: tuple[int, ...] | None = None  # typed syntax in hybrid: meaning ranks only these
     # (FusedSQL.only_ids carries them to the SQL)
+    match_phrase: str = ""  # typed syntax with a phrase: match_ids unchecked, the SQL checks them
     idf_sum: float = 0.0  # the query's weight (search.keyword.KeywordMatches.idf_sum)
 
 
@@ -290,6 +291,8 @@ class FusedSQL:
         clauses = ["TRUE"]
         if self.semantic_exclude:
             clauses.append("NOT p.search_vector @@ websearch_to_tsquery('english', %(exclude)s)")
+        if self.keyword is not None and self.keyword.match_phrase:
+            clauses.append("p.search_vector @@ websearch_to_tsquery('english', %(match_phrase)s)")
         return " AND ".join(clauses)
 
     def _fusion(self) -> str:
@@ -350,6 +353,7 @@ class FusedSQL:
                 "keyword_scores": list(self.keyword.scores),
                 "similar_title": self.keyword.similar_title,
                 "idf_sum": self.keyword.idf_sum,
+                "match_phrase": self.keyword.match_phrase,
             }
         return params | HEADLINE_PARAMS
 

@@ -21,6 +21,7 @@ from search.query_text import parse_text_query
 from search.sql import Tuning
 from search.state import SearchState
 from tests.catalogue import INFINITE, paper
+from tests.conftest import embed_all
 
 # Every (paper, lexeme, title count, abstract count, extra count) read from the tsvectors.
 FROM_VECTORS = """
@@ -225,6 +226,24 @@ def test_a_phrase_search_by_meaning_too_binds_meaning_to_the_checked_matches(dem
     Paper.objects.create(title="Alpha beta", abstract="A note.", key="ab", source="test")
     results = search(SearchState.from_query({"q": '"alpha beta"'}))
     assert [hit.paper.title for hit in results.hits if hit.keyword_rank] == ["Alpha beta"]
+
+
+def test_meaning_ranks_only_the_papers_that_hold_a_typed_phrase(demo_catalogue):
+    """Past the matches the page checks (250 for its 200 candidates), the best matches of a
+    typed phrase reach the statement that ranks them by meaning unchecked, and are checked
+    there: meaning ranks the papers that hold the phrase, not those with its words the other
+    way round, however much nearer the query (without the check, they took all 200 places)."""
+    # The phrase's papers score higher by words, so the page's checks stop before the others.
+    holding = "Cooking pasta: beta alpha, beta alpha, beta alpha."
+    together = [Paper(title=f"Beta alpha study {i}", abstract=holding) for i in range(260)]
+    reversed_ = [Paper(title=f"Alpha beta {i}", abstract="Alpha beta.") for i in range(300)]
+    for i, new in enumerate(together + reversed_):
+        new.key, new.source = f"t:{i}", "test"
+    Paper.objects.bulk_create(together + reversed_)
+    embed_all()
+    hits = search(SearchState.from_query({"q": '"beta alpha"'})).hits
+    assert len(hits) == 20 and all(hit.paper.title.startswith("Beta alpha") for hit in hits)
+    assert sum(hit.semantic_rank is not None for hit in hits) >= 10
 
 
 def test_a_paper_newer_than_this_processs_copy_waits_for_the_next_search(demo_catalogue):
