@@ -64,7 +64,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     else:
         size, dates = results.catalogue_size, results.published_range
         context["index_status"] = embedding_backlog(size)
-        context["catalogue"] = cached(f"catalogue:{size}:{dates}", lambda: describe(size, dates))
+        # The key in plain characters (a repr of dates has spaces: memcached would refuse it).
+        span = ":".join(d.isoformat() for d in dates) if dates else "undated"
+        context["catalogue"] = cached(f"catalogue:{size}:{span}", lambda: describe(size, dates))
         response = render(request, "search/index.html", context, status=status)
     # One URL, two bodies: without this the browser's cache can show the bare fragment on "back".
     patch_vary_headers(response, ("HX-Request",))

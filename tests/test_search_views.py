@@ -52,6 +52,23 @@ def test_the_search_page_lists_the_newest_papers(client, catalogue):
     assert '<link rel="canonical" href="/">' in html
 
 
+def test_the_status_line_is_cached_under_a_key_any_cache_takes(client, catalogue, settings):
+    """Production caches the status line: a key with spaces works in local memory but a
+    memcached would refuse it (Django warns)."""
+    import warnings
+
+    from django.core.cache import cache
+    from django.core.cache.backends.base import CacheKeyWarning
+
+    settings.STATUS_CACHE_SECONDS = 5
+    cache.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        first, again = client.get("/"), client.get("/")
+    assert first.status_code == again.status_code == 200
+    assert "57 papers" in unescape(again.content.decode())
+
+
 def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
     response = client.get("/?q=aggregating+model+updates+without+an+always-on+server")
     assert response.status_code == 200
