@@ -41,17 +41,21 @@ def database_settings(*, url: str | None, data_dir: Path) -> dict:
     return embedded_settings(data_dir)
 
 
-def replica_settings(urls: list[str], *, options: dict) -> dict[str, dict]:
+def replica_settings(
+    urls: list[str], *, options: dict, conn_max_age: int | None = 0
+) -> dict[str, dict]:
     """One DATABASES alias per read replica URL: replica1, replica2, ... in the order given.
 
     Each gets the primary's OPTIONS (the per-connection search settings) on top of its own URL
-    options (e.g. `?connect_timeout=2`), and is a test mirror of the primary, so a test run never
-    tries to create a database on a read-only server.
+    options (e.g. `?connect_timeout=2`), its connections are kept as the primary's are
+    (conn_max_age, checked before reuse), and it is a test mirror of the primary, so a test run
+    never tries to create a database on a read-only server.
     """
     replicas = {}
     for number, url in enumerate(urls, start=1):
         config = parse_postgres_url(url, setting="DATABASE_REPLICA_URLS")
         config["OPTIONS"] = merged_options(config.get("OPTIONS", {}), options)
+        config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"] = conn_max_age, True
         config["TEST"] = {"MIRROR": "default"}
         replicas[f"replica{number}"] = config
     return replicas

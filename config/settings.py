@@ -153,7 +153,11 @@ DATABASES["default"]["OPTIONS"] = merged_options(
 # own). Searches and catalogue pages read from them; writes, the task queue and everything in a
 # transaction stay on the primary (config/replicas.py, docs/SCALING.md).
 _replica_urls = env_list("DATABASE_REPLICA_URLS", [])
-DATABASES.update(replica_settings(_replica_urls, options=_search_options))
+DATABASES.update(
+    replica_settings(
+        _replica_urls, options=_search_options, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]
+    )
+)
 DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
 DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 # A replica that fails to connect or to answer is left alone this long (per process) before

@@ -122,3 +122,16 @@ def test_the_admin_asks_anyone_to_log_in_and_there_is_no_default_account(client,
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"] == "/admin/login/?next=/admin/"
+
+
+def test_production_keeps_the_connections_of_the_primary_and_of_each_replica():
+    script = (
+        "from django.conf import settings as s; "
+        "print(*[(a, d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS']) for a, d in s.DATABASES.items()])"
+    )
+    replicas = "postgres://reader@127.0.0.1:1/papersearch"
+    result = manage(
+        "shell", "--verbosity", "0", "-c", script, **PRODUCTION, DATABASE_REPLICA_URLS=replicas
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["('default',", "60,", "True)", "('replica1',", "60,", "True)"]

@@ -107,6 +107,14 @@ def test_each_replica_url_becomes_an_alias_with_the_primarys_search_settings():
     assert replicas["replica2"]["TEST"] == {"MIRROR": "default"}
 
 
+def test_replica_connections_are_kept_as_long_as_the_primarys():
+    """Production keeps connections (a filtered search then counts its facets on a second one,
+    search.side_connection); a replica's must not be opened afresh for every request."""
+    replica = replica_settings(["postgres://reader@db-a/papers"], options={}, conn_max_age=60)
+    assert replica["replica1"]["CONN_MAX_AGE"] == 60
+    assert replica["replica1"]["CONN_HEALTH_CHECKS"]
+
+
 def test_a_replica_urls_own_server_options_are_kept_beside_the_primarys():
     url = "postgres://reader@db-a/papers?options=-c%20statement_timeout%3D5000"
     options = replica_settings([url], options=SEARCH_OPTIONS)["replica1"]["OPTIONS"]
