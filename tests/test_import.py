@@ -65,6 +65,17 @@ def test_it_imports_the_demo_listing(db):
     assert set(Paper.objects.values_list("source", flat=True)) == {"hf-daily"}
 
 
+def test_the_demo_that_make_run_loads_is_searchable_by_meaning_at_once(db):
+    """`make run` serves the demo as soon as load_demo_data returns: no paper waits for the
+    worker to be found by meaning. A second run leaves the catalogue alone."""
+    out = StringIO()
+    call_command("load_demo_data", str(SEED), stdout=out)
+    assert Paper.objects.count() == Paper.objects.filter(embedded_q()).count() == 57
+    assert "embedded 57 papers" in out.getvalue()
+    call_command("load_demo_data", str(SEED), stdout=(again := StringIO()))
+    assert "demo data not loaded" in again.getvalue()
+
+
 def test_it_stores_the_irregular_entries(db):
     import_papers(SEED)
     ufo = Paper.objects.get(title__startswith="UFO^3")
