@@ -69,6 +69,16 @@ def test_the_status_line_is_cached_under_a_key_any_cache_takes(client, catalogue
     assert "57 papers" in unescape(again.content.decode())
 
 
+def test_the_organization_counts_say_what_they_count(client, catalogue):
+    """By meaning the counts are of the listed papers; with an organization chosen, of every
+    organization's (so that others can be added), not of the papers the page lists."""
+    listed = unescape(client.get("/?q=KV+cache+memory").content.decode())
+    assert re.search(r"Counts among the \d+ papers listed\.", listed)
+    chosen = unescape(client.get("/?q=KV+cache+memory&org=acme").content.decode())
+    assert "Counts among the top matches of every organization, as if none were chosen." in chosen
+    assert "papers listed." not in chosen
+
+
 def test_a_query_shows_its_matches_with_why_they_matched(client, catalogue):
     response = client.get("/?q=aggregating+model+updates+without+an+always-on+server")
     assert response.status_code == 200
