@@ -76,6 +76,19 @@ def test_the_demo_that_make_run_loads_is_searchable_by_meaning_at_once(db):
     assert "demo data not loaded" in again.getvalue()
 
 
+def test_the_demo_is_served_by_words_when_the_model_will_not_load(db, monkeypatch):
+    import papers.indexing
+
+    def broken(ids):
+        raise RuntimeError("no model here")
+
+    monkeypatch.setattr(papers.indexing, "embed_ids", broken)
+    err = StringIO()
+    call_command("load_demo_data", str(SEED), stdout=StringIO(), stderr=err)
+    assert Paper.objects.count() == 57 and not Paper.objects.filter(embedded_q()).exists()
+    assert "demo not embedded here (no model here); the worker will try" in err.getvalue()
+
+
 def test_it_stores_the_irregular_entries(db):
     import_papers(SEED)
     ufo = Paper.objects.get(title__startswith="UFO^3")
