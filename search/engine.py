@@ -394,9 +394,12 @@ def _typo_candidates(cursor, query: Query, docs: DocTable, filters: keyword.Filt
 def _fused(cursor, query: Query, docs: DocTable, with_facets: bool) -> Results:
     state = query.state
     filters = _filters(cursor, state)
+    walk = _walk_beside(cursor, query, docs, filters)
     matches = _keyword_matches(cursor, query, docs, filters)
     unfiltered = _facets_without_their_filter(cursor, query, docs, matches, filters)
     sql = _fused_sql(cursor, query, docs, matches, filters)
+    if walk is not None:
+        sql = replace(sql, walked=walk.result())
     # Each facet counts the candidates without its own filter (so others can be added): when
     # none is selected, those are the page's own, counted in the same query.
     cursor.execute(*sql.page(with_facets=with_facets))
@@ -442,6 +445,22 @@ def _through_the_graph(cursor):
         yield
     finally:
         cursor.execute("RESET enable_seqscan; RESET max_parallel_workers_per_gather")
+
+
+def _walk_beside(cursor, query: Query, docs: DocTable, filters: keyword.Filters):
+    """Hybrid plain words: the walk of the graph by meaning, started on a second connection
+    while this one finds the keyword matches (search.side_connection), where it can be; its
+    (ids, distances) are the fused statement's then, which walks no more. Typed syntax binds
+    meaning to its keyword matches, so it waits for them."""
+    if query.text is None or query.strict or not side_connection.apart(cursor):
+        return None
+
+    def job(c):
+        c.execute(*_fused_sql(c, query, docs, None, filters).walk())
+        rows = c.fetchall()
+        return tuple(r[0] for r in rows), tuple(r[1] for r in rows)
+
+    return side_connection.start(cursor, job, _through_the_graph)
 
 
 def _facets_without_their_filter(

@@ -52,12 +52,18 @@ def start(cursor, job: Callable[..., T], prepare: Prepare) -> Later[T]:
     """Run job(cursor) on a second connection to the cursor's database, now, inside
     prepare(its cursor) (the session settings `cursor` has); or, where that cannot be (see the
     module's docstring), on `cursor` itself when the result is asked for."""
+    if not apart(cursor):
+        return here(cursor, job)
+    future = _pool.submit(_on_own_connection, cursor.db.alias, job, prepare)
+    return Later(future, lambda: None)
+
+
+def apart(cursor) -> bool:
+    """Whether start() would run a statement on a second connection (see the module's
+    docstring), rather than on `cursor` itself."""
     connection = cursor.db
     kept = connection.settings_dict["CONN_MAX_AGE"] != 0
-    if not (kept and settings.SEARCH_SECOND_CONNECTION) or connection.in_atomic_block:
-        return here(cursor, job)
-    future = _pool.submit(_on_own_connection, connection.alias, job, prepare)
-    return Later(future, lambda: None)
+    return kept and settings.SEARCH_SECOND_CONNECTION and not connection.in_atomic_block
 
 
 def here(cursor, job: Callable[..., T]) -> Later[T]:

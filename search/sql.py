@@ -151,6 +151,9 @@ class FusedSQL:
     # The one organization filtered by, when it has a vector index of its own
     # (papers.organization_indexes): meaning walks that index instead of every paper's.
     org_index: int | None = None
+    # The nearest papers by meaning (ids, distances) when walk() ran already, on a second
+    # connection while the keyword side was found (search.engine): read, not walked again.
+    walked: tuple[tuple[int, ...], tuple[float, ...]] | None = None
 
     def page(self, *, with_facets: bool = False) -> tuple[str, dict]:
         """One ranked page; every row also carries the number of candidates and, when asked,
@@ -193,6 +196,11 @@ class FusedSQL:
         sql = f"WITH {self._semantic_cte()} SELECT id, 1 - distance FROM nearest ORDER BY distance"
         return sql, self.params()
 
+    def walk(self) -> tuple[str, dict]:
+        """The nearest papers by meaning with their distance, as `walked` takes them."""
+        sql = f"WITH {self._semantic_cte()} SELECT id, distance FROM nearest ORDER BY distance"
+        return sql, self.params()
+
     def count(self) -> tuple[str, dict]:
         """The strong matches, and the papers listed (by relevance, the loose ones too)."""
         sql = f"""{self._with()}
@@ -232,12 +240,7 @@ class FusedSQL:
         # MATERIALIZED: the HNSW scan runs once, in index order; relaxed iterative scans may
         # return slightly out of order, so rank by the exact distance afterwards.
         return f"""
-        nearest AS MATERIALIZED (
-            SELECT p.id, p.embedding <=> %(vector)s::vector AS distance FROM {PAPER} p
-            WHERE {_embedded("p")} AND {self._scope()} AND {self._syntax_filter()}
-            ORDER BY p.embedding <=> %(vector)s::vector
-            LIMIT %(depth)s
-        ),
+        nearest AS MATERIALIZED ({self._nearest()}),
         semantic AS (
             SELECT id, 1 - distance AS similarity, rank FROM (
                 SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank
@@ -245,6 +248,18 @@ class FusedSQL:
             ) ranked
             WHERE {self._not_noise()}
         )"""
+
+    def _nearest(self) -> str:
+        if self.walked is not None:
+            return """
+            SELECT n.id, n.distance
+            FROM unnest(%(walked_ids)s::bigint[], %(walked_distances)s::float8[])
+                 AS n(id, distance)"""
+        return f"""
+            SELECT p.id, p.embedding <=> %(vector)s::vector AS distance FROM {PAPER} p
+            WHERE {_embedded("p")} AND {self._scope()} AND {self._syntax_filter()}
+            ORDER BY p.embedding <=> %(vector)s::vector
+            LIMIT %(depth)s"""
 
     def _listed(self) -> str:
         return "TRUE" if self.sort == "relevance" else "f.strong"
@@ -347,6 +362,8 @@ class FusedSQL:
         }
         if self.text:
             params |= {"match": self.text.match}
+        if self.walked is not None:
+            params |= {"walked_ids": list(self.walked[0]), "walked_distances": list(self.walked[1])}
         if self.keyword is not None:
             params |= {
                 "keyword_ids": list(self.keyword.ids),
