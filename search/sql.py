@@ -255,9 +255,15 @@ class FusedSQL:
             SELECT n.id, n.distance
             FROM unnest(%(walked_ids)s::bigint[], %(walked_distances)s::float8[])
                  AS n(id, distance)"""
+        # The typed syntax's check reads the paper's tsvector (from TOAST): only for papers
+        # within the filters. PostgreSQL orders the conditions by their cost and put it first,
+        # so a walk with a date range read the tsvectors of the three in four papers outside
+        # it (60 of 66 ms for `"gene expression" -cancer` at a million papers).
+        scope = self._scope()
         return f"""
             SELECT p.id, p.embedding <=> %(vector)s::vector AS distance FROM {PAPER} p
-            WHERE {_embedded("p")} AND {self._scope()} AND {self._syntax_filter()}
+            WHERE {_embedded("p")} AND {scope}
+              AND CASE WHEN {scope} THEN {self._syntax_filter()} ELSE false END
             ORDER BY p.embedding <=> %(vector)s::vector
             LIMIT %(depth)s"""
 
