@@ -302,9 +302,11 @@ LOGOUT_REDIRECT_URL = "/"
 # tens of milliseconds at a million papers (docs/PERFORMANCE.md); the first search of a process
 # also loads the per-paper fields, about a second at a million.
 SEARCH_STATEMENT_TIMEOUT = env_int("SEARCH_STATEMENT_TIMEOUT", 5000)
-# A filtered search by meaning counts its facets without their own filter on a second connection
-# to the database, beside the page's statement (search.side_connection): each web process holds
-# one more connection per concurrent search. Off: one after the other, on one connection.
+# Where connections are kept, a search runs some statements on a second connection to the
+# database, beside the page's (search.side_connection): a filtered search by meaning counts its
+# facets without their own filter there, and hybrid plain words walk the graph there while the
+# keyword side runs. Each web process holds up to three connections per concurrent search.
+# Off: one after the other, on one connection.
 SEARCH_SECOND_CONNECTION = env_bool("SEARCH_SECOND_CONNECTION", True)
 # Requests per client address to the search page, the API and the feed: "60/minute", "5/second",
 # or "off"; RATE_LIMIT_BURST requests at once after a quiet spell (default: the count).

@@ -1,11 +1,12 @@
 """A second statement of a search, run on a connection of its own while the first one runs.
 
-A search by meaning filtered by organization also counts the organizations as if that filter
-were absent (so that others can be added), and likewise the categories under a category filter:
-each is a fused statement of its own, over the matches of every organization. At a million
-papers it took as long as the page's statement (typed phrases with the big organization: 30 of
-82 ms), one after the other. PostgreSQL runs one statement at a time per connection; on a second
-connection, from a thread, the two run side by side (docs/PERFORMANCE.md, "a fourth time").
+PostgreSQL runs one statement at a time per connection; on a second connection, from a thread,
+two run side by side (docs/PERFORMANCE.md). search.engine runs two kinds there:
+- a search by meaning filtered by organization also counts the organizations as if that filter
+  were absent (so that others can be added), and likewise the categories under a category
+  filter: a fused statement of its own, as long as the page's (typed phrases with the big
+  organization at a million papers: 30 of 82 ms, one after the other);
+- hybrid plain words walk the graph by meaning while the keyword matches are found.
 
 Only where connections are kept between searches (CONN_MAX_AGE, 60 s in production): opening one
 costs more than the statement saves. Never inside a transaction: a second connection does not see
