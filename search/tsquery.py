@@ -29,6 +29,10 @@ class Node:
             return {self.lexeme}
         return set().union(*(a.lexemes() for a in self.args))
 
+    def is_union(self) -> bool:
+        """Whether a paper matches when it holds any of the lexemes (plain words, or ORs)."""
+        return self.op == "term" or (self.op == "or" and all(a.is_union() for a in self.args))
+
     def has_phrase(self) -> bool:
         return self.op == "phrase" or any(a.has_phrase() for a in self.args)
 

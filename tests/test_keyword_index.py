@@ -216,6 +216,26 @@ def test_tsquery_text_parses_into_the_expression_postgres_meant(text, expected):
     assert tsquery.parse("") is None
 
 
+@pytest.mark.parametrize(
+    ("text", "union"),
+    [
+        ("'insulin'", True),
+        ("'insulin' | 'glucos' | 'diabet'", True),
+        ("'a' | ( 'b' | 'c' )", True),
+        ("'a' | 'b' & 'c'", False),
+        ("'a' <-> 'b'", False),
+        ("!'a'", False),
+        ("'a' | !'b'", False),
+    ],
+)
+def test_plain_words_are_read_as_one_union_of_postings(text, union):
+    """search.keyword builds one mask for a union of lexemes (plain words): only where holding
+    any of them is exactly what the expression means."""
+    from search import tsquery
+
+    assert tsquery.parse(text).is_union() is union
+
+
 def test_a_phrase_search_by_meaning_too_binds_meaning_to_the_checked_matches(demo_catalogue):
     """Hybrid asks for the best matches twice (the fused list, then the set meaning is bound
     to): the second ask must read the first one's checked, renumbered matches right."""
