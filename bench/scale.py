@@ -48,6 +48,7 @@ OUT = ROOT / "bench" / "out" / "scale"
 SEED = 1
 DEPTH = 200  # the baseline's candidate depth, as the app's SEARCH_CANDIDATE_DEPTH
 RECALL_AT = 10
+TIE_EPSILON = 1e-3  # cosine: a found paper this close to the exact 10th counts (ann-benchmarks)
 IMPORT_JOBS = max(1, min(4, os.cpu_count() or 1))  # the server does the work: one per core
 MODES = ("keyword", "semantic", "hybrid")
 
@@ -557,7 +558,10 @@ def _fuse(keyword: np.ndarray, semantic: np.ndarray) -> list[int]:
 
 def recall(memory: Memory, queries: list[Query], top: dict[int, list[int]]) -> dict[str, dict]:
     """Recall@10 of the app's search by meaning against exact cosine over the same papers, per
-    scope: the share of the exact top 10 (or of every paper in scope, if fewer) it returned.
+    scope: the share of the exact top 10 (or of every paper in scope, if fewer) it returned
+    ("recall"), and the share of its first 10 that are as near as the exact 10th, within
+    TIE_EPSILON ("within"; ann-benchmarks counts recall so: the synthetic catalogue holds
+    near-copies of each vector, and one of them returned for another is no worse an answer).
 
     A query whose nearest paper in scope is under the app's noise floor is left out and counted
     apart: the app rightly answers nothing by meaning there (search.sql, "gibberish or an
@@ -566,7 +570,8 @@ def recall(memory: Memory, queries: list[Query], top: dict[int, list[int]]) -> d
     from django.conf import settings
 
     floor = getattr(settings, "SEARCH_SEMANTIC_NOISE_FLOOR", -1.0)
-    out: dict[str, dict] = defaultdict(lambda: {"recall": [], "off_topic": 0})
+    out: dict[str, dict] = defaultdict(lambda: {"recall": [], "within": [], "off_topic": 0})
+    row_of = {pk: row for row, pk in enumerate(memory.pk.tolist())}
     for i, query in enumerate(queries):
         if i not in top or query.family not in RECALL_FAMILIES:
             continue
@@ -579,6 +584,9 @@ def recall(memory: Memory, queries: list[Query], top: dict[int, list[int]]) -> d
             continue
         found = set(memory.pk[exact].tolist()) & set(top[i])
         out[query.scope]["recall"].append(len(found) / len(exact))
+        tenth = float(memory.vectors[exact[-1]] @ vector) - TIE_EPSILON
+        near = [pk for pk in top[i] if float(memory.vectors[row_of[pk]] @ vector) >= tenth]
+        out[query.scope]["within"].append(min(len(near), len(exact)) / len(exact))
     return out
 
 
@@ -659,13 +667,18 @@ def report(catalogue, args, table_sizes, replayed, recalls, memory_seconds) -> d
     if recalls:
         print(f"\n## Search by meaning: recall@{RECALL_AT} against exact cosine, same papers")
         print("claims, words and phrases (typed exclusions left out)\n")
-        print("| scope | queries | mean | min | left out: nearest under the noise floor |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print(
+            f"| scope | queries | mean | min | mean, as near as the 10th (±{TIE_EPSILON}) | min |"
+            " left out: nearest under the noise floor |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for scope, figures in recalls.items():
             values = figures["recall"] or [float("nan")]
-            mean, worst = statistics.fmean(values), min(values)
-            print(f"| {scope or 'no filter'} | {len(figures['recall'])} | {mean:.3f} | "
-                  f"{worst:.3f} | {figures['off_topic']} |")  # fmt: skip
+            within = figures["within"] or [float("nan")]
+            print(f"| {scope or 'no filter'} | {len(figures['recall'])} | "
+                  f"{statistics.fmean(values):.3f} | {min(values):.3f} | "
+                  f"{statistics.fmean(within):.3f} | {min(within):.3f} | "
+                  f"{figures['off_topic']} |")  # fmt: skip
     if replayed.errors:
         print(f"\n{len(replayed.errors)} searches failed:")
         for line in replayed.errors[:20]:

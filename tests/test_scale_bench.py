@@ -176,6 +176,8 @@ def test_it_builds_a_searchable_catalogue_and_prints_every_table(
     assert modes == {"keyword", "semantic", "hybrid", "any"}
     assert set(result["baseline_ms"]) == {"keyword", "semantic", "hybrid", "embed query"}
     assert "import (upsert_papers, " in " ".join(result["phases"])
+    for figures in result["recall_at_10"].values():  # a paper of the exact ten counts in both
+        assert all(w >= r for w, r in zip(figures["within"], figures["recall"], strict=True))
 
     with using_database(scale_database), connection.cursor() as cursor:
         from django_tasks_db.models import DBTaskResult
