@@ -165,8 +165,9 @@ def reciprocal_rank(scores: dict, judged: dict, k: int = 10) -> float:
     return 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def judged_lists(description: str):
+    """(data set, split, each judged query's lists) for the --dataset and --split asked for."""
+    parser = argparse.ArgumentParser(description=description)
     add_dataset_argument(parser)
     parser.add_argument("--split", default="train")
     args = parser.parse_args()
@@ -175,9 +176,13 @@ def main() -> None:
         settings.DATABASES["default"]["NAME"], dataset.catalogue, sliced=False
     )
     with using_database(name):
-        lists = collect(dataset)
+        return dataset, args.split, collect(dataset)
+
+
+def main() -> None:
+    dataset, split, lists = judged_lists(__doc__.splitlines()[0])
     evaluator = pytrec_eval.RelevanceEvaluator(dataset.qrels, {"ndcg_cut.10", "recall.100"})
-    print(f"\n{dataset.name} {args.split}: {len(lists)} queries\n")
+    print(f"\n{dataset.name} {split}: {len(lists)} queries\n")
     print(f"{'experiment':58} {'nDCG@10':>8} {'MRR@10':>7} {'R@100':>7}")
     for label, fuse in EXPERIMENTS.items():
         run = {qid: top(fuse(q), 100) or {"-": 0.0} for qid, q in lists.items()}

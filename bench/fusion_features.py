@@ -18,7 +18,6 @@ Needs the evaluation database that `manage.py evaluate DIR` builds (and keeps) f
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import re
@@ -27,12 +26,9 @@ from collections import defaultdict
 
 import fusion_experiments as fx
 import Stemmer
-from benchkit import add_dataset_argument, header, load_dataset
+from benchkit import header
 from bm25s.stopwords import STOPWORDS_EN
 from django.conf import settings
-
-from config.database import using_database
-from evaluation.catalogue import eval_database_name
 
 WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 STOP = set(STOPWORDS_EN)
@@ -123,20 +119,11 @@ def cross_validate(evaluator, feats: dict, grid: list[tuple[float, float]]) -> l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_dataset_argument(parser)
-    parser.add_argument("--split", default="train")
-    args = parser.parse_args()
-    dataset = load_dataset(args.dataset, args.split)
-    name = eval_database_name(
-        settings.DATABASES["default"]["NAME"], dataset.catalogue, sliced=False
-    )
-    with using_database(name):
-        lists = fx.collect(dataset)
+    dataset, split, lists = fx.judged_lists(__doc__.splitlines()[0])
     feats = features(lists, dataset, Texts(dataset.corpus))
     evaluator = fx.pytrec_eval.RelevanceEvaluator(dataset.qrels, {"ndcg_cut.10"})
     qids = list(feats)
-    print(f"\n{dataset.name} {args.split}: {len(qids)} queries, nDCG@10 of hybrid\n")
+    print(f"\n{dataset.name} {split}: {len(qids)} queries, nDCG@10 of hybrid\n")
     print(f"default fusion: {ndcg(evaluator, feats, qids, 0, 0):.4f}")
     print(f"\n{'weight':>8} {'+ proximity':>12} {'+ coverage':>11}")
     for w in GRID[1:]:
