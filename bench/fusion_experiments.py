@@ -135,27 +135,47 @@ EXPERIMENTS = {
 }
 
 
+def strong_matches(q: dict, threshold: float, similarity: float | None) -> tuple[dict, set]:
+    """(the default fusion's scores, its strong matches): a fused score of at least threshold,
+    and, with `similarity`, above every paper found by meaning alone less similar than that
+    (search.sql.STRONG: a weak paper by meaning ends the strong matches)."""
+    fused = convex(
+        q,
+        a=settings.SEARCH_KEYWORD_WEIGHT,
+        depth=200,
+        coverage=settings.SEARCH_KEYWORD_MIN_COVERAGE,
+        strength=settings.SEARCH_KEYWORD_STRENGTH,
+    )
+    keyword, _ = candidates(q, depth=200, coverage=settings.SEARCH_KEYWORD_MIN_COVERAGE)
+    weak = [
+        score
+        for doc, score in fused.items()
+        if similarity is not None and doc not in keyword and q["s"].get(doc, 0) < similarity
+    ]
+    bar = max(weak, default=-1.0)
+    return fused, {doc for doc, score in fused.items() if score >= threshold and score > bar}
+
+
 def print_cutoff(lists: dict, qrels: dict) -> None:
     """Where the list ends (SEARCH_STRONG_SCORE on the default fusion): how many of the judged
-    papers among the candidates the strong matches keep, and what share of candidates they are."""
-    print(f"\n{'strong from fused score':24} {'judged kept':>12} {'candidates kept':>16}")
-    for threshold in (0.15, 0.2, 0.25, 0.3):
-        kept_judged = judged = kept = candidates = 0
-        for qid, q in lists.items():
-            fused = convex(
-                q,
-                a=settings.SEARCH_KEYWORD_WEIGHT,
-                depth=200,
-                coverage=settings.SEARCH_KEYWORD_MIN_COVERAGE,
-                strength=settings.SEARCH_KEYWORD_STRENGTH,
-            )
-            strong = {doc for doc, score in fused.items() if score >= threshold}
-            relevant = {doc for doc, grade in qrels.get(qid, {}).items() if grade > 0} & set(fused)
-            kept_judged, judged = kept_judged + len(relevant & strong), judged + len(relevant)
-            kept, candidates = kept + len(strong), candidates + len(fused)
-        default = " (the default)" if threshold == settings.SEARCH_STRONG_SCORE else ""
-        judged_share, candidate_share = kept_judged / max(judged, 1), kept / max(candidates, 1)
-        print(f"{threshold:<24} {judged_share:12.3f} {candidate_share:16.3f}{default}")
+    papers among the candidates the strong matches keep, and what share of candidates they are;
+    by the fused score alone, and with papers found by meaning alone held to
+    SEARCH_STRONG_SIMILARITY as well (the default)."""
+    floor = settings.SEARCH_STRONG_SIMILARITY
+    print(f"\n{'strong from fused score':24} {'meaning alone':>16} {'judged kept':>12} "
+          f"{'candidates kept':>16}")  # fmt: skip
+    for similarity in (None, 0.25, 0.3, floor):
+        for threshold in (0.15, 0.2, 0.25, 0.3):
+            kept_judged = judged = kept = count = 0
+            for qid, q in lists.items():
+                fused, strong = strong_matches(q, threshold, similarity)
+                relevant = {d for d, grade in qrels.get(qid, {}).items() if grade > 0} & set(fused)
+                kept_judged, judged = kept_judged + len(relevant & strong), judged + len(relevant)
+                kept, count = kept + len(strong), count + len(fused)
+            default = similarity == floor and threshold == settings.SEARCH_STRONG_SCORE
+            label = f"similarity >= {similarity}" if similarity else "any"
+            print(f"{threshold:<24} {label:>16} {kept_judged / max(judged, 1):12.3f} "
+                  f"{kept / max(count, 1):16.3f}{' (the default)' if default else ''}")  # fmt: skip
 
 
 def reciprocal_rank(scores: dict, judged: dict, k: int = 10) -> float:

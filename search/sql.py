@@ -53,11 +53,16 @@ FUSED_SCORE = {
 }
 # A strong match scores at least strong_score in the fusion (by meaning alone: strong_similarity
 # of cosine similarity); the other candidates are loosely related. The count is of the strong.
-# By relevance the loose follow the strong (the score orders them so); the other sorts, and so
-# the feed, list the strong only, or a date sort would list the catalogue. Facets count what is
-# listed (docs/RELEVANCE.md, "Where the list ends").
+# In the fusion, a paper found by meaning alone must also be as similar as meaning alone asks,
+# and the first one that is not ends the strong matches: the min-max rescaling gives the nearest
+# papers a high score however far they are, so `C++`, which no demo paper holds, had 16 strong
+# matches where "Similar in meaning" had none. By relevance the loose follow the strong (the
+# score orders them so); the other sorts, and so the feed, list the strong only, or a date sort
+# would list the catalogue. Facets count what is listed (docs/RELEVANCE.md, "Where the list
+# ends").
 STRONG = {
-    "convex": "score >= %(strong_score)s",
+    "convex": """score >= %(strong_score)s AND score > coalesce(max(score) FILTER (
+        WHERE keyword_rank IS NULL AND similarity < %(strong_similarity)s) OVER (), -1)""",
     "rrf": "(keyword_rank IS NOT NULL AND NOT similar_title)"
     " OR similarity >= %(strong_similarity)s",
 }

@@ -4,6 +4,7 @@ matches from loosely related papers (search.sql, docs/RELEVANCE.md)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote_plus
 
 import pytest
 from django.http import QueryDict
@@ -65,6 +66,25 @@ def test_a_search_by_meaning_alone_counts_what_is_close_enough(demo_catalogue):
     results = run("q=kv+cache&mode=semantic")
     assert all(h.strong == (h.score >= 0.35) for h in results.hits)
     assert results.total == sum(h.strong for h in results.hits)
+
+
+@pytest.mark.parametrize("query", ["C++", "microsoft", "papers about training over slow links"])
+def test_a_paper_found_by_meaning_alone_is_strong_only_as_near_as_meaning_alone_asks(
+    demo_catalogue, query
+):
+    """The fusion rescales similarity between the nearest and the farthest candidate, so the
+    nearest papers scored high however far they were: `C++`, which no demo paper holds, had 16
+    strong matches in hybrid and none by meaning alone. A paper found by meaning alone now also
+    needs the similarity meaning alone asks, and the first that lacks it ends the strong ones."""
+    hybrid = run(f"q={quote_plus(query)}&mode=hybrid")
+    by_meaning = {h.paper.pk for h in run(f"q={quote_plus(query)}&mode=semantic").hits if h.strong}
+    strong = [h for h in hybrid.hits if h.strong]
+    assert [h.strong for h in hybrid.hits] == sorted((h.strong for h in hybrid.hits), reverse=True)
+    for hit in strong:
+        assert hit.keyword_rank is not None or hit.paper.pk in by_meaning
+    if query == "C++":
+        assert hybrid.total == 0 and hybrid.loose > 0
+        assert not run("q=C%2B%2B&sort=newest").hits  # a date sort and the feed: nothing
 
 
 def test_hybrid_beats_meaning_alone_on_the_described_demo_queries(demo_catalogue):

@@ -136,6 +136,17 @@ def test_no_keyword_results_suggest_searching_by_meaning(client, catalogue):
     assert 'href="/?q=qwzxjv">searching by meaning too</a>' in html
 
 
+def test_a_date_sort_with_no_strong_match_points_to_the_loosely_related(client, catalogue):
+    """Sorted by date a search by meaning lists its strong matches only: `C++`, which no demo
+    paper holds, has none, and the page says where the loosely related papers are."""
+    html = client.get("/?q=C%2B%2B&sort=newest").content.decode()
+    assert hit_titles(client.get("/?q=C%2B%2B&sort=newest")) == []
+    assert "Sorted by newest, the list holds strong matches only." in html
+    assert '<a href="/?q=C%2B%2B">Sort by relevance</a>' in html
+    relevance = client.get("/?q=C%2B%2B").content.decode()
+    assert "No strong matches · 57 loosely related" in relevance
+
+
 def test_the_org_filter_shows_counts_and_keeps_other_orgs(client, catalogue):
     html = client.get("/?org=acme").content.decode()
     assert re.search(r'id="org-acme"[^>]*checked', html)
@@ -680,8 +691,8 @@ def test_similar_papers_say_how_similar_they_are(client, catalogue):
 def test_the_feed_and_json_links_say_what_they_are_and_link_the_api_docs(client, catalogue):
     text = page_text(client.get("/?q=kv"))
     assert (
-        "Atom feed (add it to a feed reader to follow new papers) · JSON ( API documentation )"
-        in text
+        "Follow this search: Atom feed (add it to a feed reader to follow new papers) · JSON for"
+        " programs ( API documentation )" in text
     )
     docs = client.get("/api/")
     assert docs.status_code == 200
