@@ -107,6 +107,7 @@ def _hit_json(request: HttpRequest, hit: Hit) -> dict:
         "keyword_rank": hit.keyword_rank,
         "semantic_rank": hit.semantic_rank,
         "strong": hit.strong,
+        "named": hit.named,
     }
 
 

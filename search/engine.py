@@ -73,6 +73,7 @@ class Hit:
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
     strong: bool = True  # a strong match; False: loosely related (search.sql.SORT_ORDER)
     judgment: bool | None = None  # the signed-in member's verdict for this query, if any
+    named: bool = False  # the query is or holds this paper's name (search.names)
 
 
 @dataclass
@@ -147,11 +148,26 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
         else:
             with _through_the_graph(cursor):
                 results = _fused(cursor, query, docs, with_facets)
+        _mark_named(cursor, results)
     results.similar_titles = any(h.similar_title for h in results.hits)
     results.examples = marked
     results.catalogue_size = docs.alive
     results.published_range = docs.published_range
     return results
+
+
+def _mark_named(cursor, results: Results) -> None:
+    """Which of the page's papers the query names, so that the line saying why it is listed
+    can say so (their words alone may be common ones: P/D-Serve shares only "serving")."""
+    keys = names.plain_query_keys(results.state.q)
+    ids = [hit.paper.pk for hit in results.hits]
+    if not keys or not ids:
+        return
+    sql = f"SELECT p.id FROM papers_paper p WHERE p.id = ANY(%(ids)s) AND {names.named_sql('p')}"
+    cursor.execute(sql, {"ids": ids, "name_keys": list(keys)})
+    named = {row[0] for row in cursor.fetchall()}
+    for hit in results.hits:
+        hit.named = hit.paper.pk in named
 
 
 @on_replica

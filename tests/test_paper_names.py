@@ -69,6 +69,21 @@ def test_a_name_like_first_word_of_a_title_without_a_colon_is_a_name(demo_catalo
         assert first("xLLM", mode) == "xLLM Technical Report"
 
 
+def test_the_line_that_says_why_says_the_query_names_the_paper(demo_catalogue, client):
+    """P/D-Serve shares only "serving" with its name, a common word: the reason it is first
+    is its name, and the page and the API say so (and only of that paper)."""
+    from search.templatetags.search_tags import why_matched
+
+    for mode in MODES:
+        hits = search(SearchState.from_query({"q": "P/D-Serve", "mode": mode})).hits
+        assert hits[0].named and not any(h.named for h in hits[1:])
+        why = why_matched(hits[0])
+        assert "its name is what you typed" in why and "too common" not in why
+    body = client.get("/api/search", {"q": "P/D-Serve"}).json()
+    assert [r["named"] for r in body["results"][:2]] == [True, False]
+    assert not any(r["named"] for r in client.get("/api/search?q=serving").json()["results"])
+
+
 def test_a_named_paper_outside_the_filters_stays_out(demo_catalogue):
     published = paper("P/D-Serve").published
     before = (published.replace(day=1) if published.day > 1 else published).isoformat()

@@ -40,7 +40,7 @@ PAPER_FIELDS = {
     "upvotes",
     "url",
 }
-RESULT_FIELDS = PAPER_FIELDS | {"score", "keyword_rank", "semantic_rank", "strong"}
+RESULT_FIELDS = PAPER_FIELDS | {"score", "keyword_rank", "semantic_rank", "strong", "named"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -41,7 +41,7 @@ def snippet(hit) -> SafeString:
 @register.simple_tag
 def why_matched(hit) -> str:
     """Why a result is listed, in plain words, with the ranks as a tooltip for the curious."""
-    reasons = []
+    reasons = ["its name is what you typed"] if hit.named else []
     if hit.keyword_rank and hit.similar_title:
         reasons.append("its title looks like what you typed")
     elif hit.keyword_rank:
@@ -49,12 +49,12 @@ def why_matched(hit) -> str:
         reasons.append(f"contains {_quoted(words)}" if words else "contains your words")
     if hit.semantic_rank:
         reasons.append("close in meaning")
-        shared = [] if hit.keyword_rank else _marked_words(hit)
+        shared = [] if hit.keyword_rank or hit.named else _marked_words(hit)
         if shared:  # it holds some of the typed words, too few or too common to count
             reasons.append(f"shares only {_quoted(shared)} with your words, too common to count")
     ranks = [f"#{hit.keyword_rank} by words" if hit.keyword_rank else "",
              f"#{hit.semantic_rank} by meaning" if hit.semantic_rank else ""]  # fmt: skip
-    detail = "Ranked " + " and ".join(r for r in ranks if r)
+    detail = "Ranked " + " and ".join(r for r in ranks if r) if any(ranks) else ""
     return format_html('<span title="{}">{}</span>', detail, " · ".join(reasons))
 
 
