@@ -312,6 +312,16 @@ def test_control_characters_other_than_tab_and_newline_are_removed():
     assert without_controls("keep\ttab\nand newline") == "keep\ttab\nand newline"
 
 
+def test_tex_escaped_specials_read_as_plain_characters():
+    r"""arXiv abstracts escape TeX's specials (`60\%`); a reader wants 60%. Math and macros
+    stay as written, and an escaped backslash does not escape what follows it."""
+    checked = check_record(
+        record(title=r"R\&D at 99\% recall", abstract=r"Gains of 60\%, 42\% and \$5; $\alpha$ \\%.")
+    )
+    assert checked.title == "R&D at 99% recall"
+    assert checked.abstract == r"Gains of 60%, 42% and $5; $\alpha$ \\%."
+
+
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [

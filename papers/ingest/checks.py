@@ -11,7 +11,7 @@ import dataclasses
 from datetime import date
 
 from papers.ingest.records import PaperRecord, Rejected, title_key
-from papers.ingest.text import arxiv_id, clean_text, without_controls
+from papers.ingest.text import arxiv_id, clean_text, tex_escapes_undone, without_controls
 
 MAX_INT = 2**31 - 1  # PostgreSQL integer
 MAX_ORGANIZATION_NAME = 200  # papers.Organization.name
@@ -21,7 +21,8 @@ MAX_SOURCE = 50  # papers.Paper.source
 
 def check_record(record: PaperRecord) -> PaperRecord | Rejected:
     """The record with its texts cleaned (control characters out, titles and names on one line,
-    the arXiv id normalized), or why it cannot be imported."""
+    TeX's escaped `%` `&` `#` `_` `$` plain, the arXiv id normalized), or why it cannot be
+    imported."""
     try:
         return _checked(record)
     except _Refused as refused:
@@ -33,8 +34,8 @@ class _Refused(Exception):
 
 
 def _checked(record: PaperRecord) -> PaperRecord:
-    title = clean_text(record.title)
-    abstract = without_controls(record.abstract).strip()
+    title = tex_escapes_undone(clean_text(record.title))
+    abstract = tex_escapes_undone(without_controls(record.abstract).strip())
     if not title:
         raise _Refused("no title")
     if not abstract:

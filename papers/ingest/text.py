@@ -23,6 +23,17 @@ def clean_text(text: str) -> str:
     return " ".join(CONTROL.sub("", text).split())
 
 
+# TeX's escaped specials: arXiv abstracts write "60\%" and "R\&D", which read as such on a page.
+TEX_ESCAPE = re.compile(r"(?<!\\)\\([%&#_$])")
+
+
+def tex_escapes_undone(text: str) -> str:
+    r"""The text with TeX's escaped special characters as plain characters (`60\%` -> `60%`).
+    Only these five: they have one plain meaning. Math (`$\alpha$`) and macros stay as the
+    authors wrote them, since turning them into text guesses."""
+    return TEX_ESCAPE.sub(r"\1", text)
+
+
 def arxiv_id(raw: str) -> str | None:
     """The arXiv id without its version (`2403.01234v2` -> `2403.01234`), or None if the text is
     not one. An `arXiv:` prefix or an abs/PDF link around it is fine."""
