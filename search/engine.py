@@ -148,26 +148,11 @@ def search(state: SearchState, *, with_facets: bool = True) -> Results:
         else:
             with _through_the_graph(cursor):
                 results = _fused(cursor, query, docs, with_facets)
-        _mark_named(cursor, results)
     results.similar_titles = any(h.similar_title for h in results.hits)
     results.examples = marked
     results.catalogue_size = docs.alive
     results.published_range = docs.published_range
     return results
-
-
-def _mark_named(cursor, results: Results) -> None:
-    """Which of the page's papers the query names, so that the line saying why it is listed
-    can say so (their words alone may be common ones: P/D-Serve shares only "serving")."""
-    keys = names.plain_query_keys(results.state.q)
-    ids = [hit.paper.pk for hit in results.hits]
-    if not keys or not ids:
-        return
-    sql = f"SELECT p.id FROM papers_paper p WHERE p.id = ANY(%(ids)s) AND {names.named_sql('p')}"
-    cursor.execute(sql, {"ids": ids, "name_keys": list(keys)})
-    named = {row[0] for row in cursor.fetchall()}
-    for hit in results.hits:
-        hit.named = hit.paper.pk in named
 
 
 @on_replica
@@ -297,6 +282,8 @@ def _ranked_in_numpy(cursor, query: Query, docs: DocTable, with_facets: bool) ->
         | HEADLINE_PARAMS,
     )
     hits = [_hit(row) for row in _named_rows(cursor)]
+    for hit in hits:
+        hit.named = hit.paper.pk in found.named
     results = Results(state=query.state, hits=hits, total=found.total, listed=found.total)
     results.total_approximate = found.approximate
     if with_facets:
@@ -733,6 +720,7 @@ def _hit(row: dict) -> Hit:
     return Hit(
         paper, score, row["keyword_rank"], row["semantic_rank"], row["similar_title"],
         row["title_marked"], row["snippet_marked"], row.get("strong", True),
+        named=bool(row.get("named")),
     )  # fmt: skip
 
 

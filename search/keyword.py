@@ -116,6 +116,7 @@ class KeywordMatches:
     # Whether a paper holds the phrase, for each one checked (top); shared by the matches with
     # and without the organization and category filters, which check the same papers.
     phrase_checked: dict[int, bool] = field(default_factory=dict)
+    named: frozenset[int] = frozenset()  # the papers the query names (search.names)
 
     def without_org_filter(self) -> KeywordMatches:
         return self.any_org or self
@@ -172,8 +173,8 @@ def find(
         strong &= scores[dated] >= coverage
     ids = dated[strong]
     if named:
-        named = np.array(named, dtype=np.int64)
-        ids, dated = _named_first(named, ids, dated, scores, filters, docs)
+        pinned = np.array(named, dtype=np.int64)
+        ids, dated = _named_first(pinned, ids, dated, scores, filters, docs)
     return narrowed(
         ids,
         scores[ids],
@@ -183,6 +184,7 @@ def find(
         phrase_query=text.match if tree.has_phrase() else "",
         idf_sum=idf_sum,
         unknown_words=not matching.any(),
+        named=frozenset(named or ()),
     )
 
 

@@ -57,13 +57,14 @@ def pinned_first(fusion: str, named: str) -> str:
     and scored above every other, so that they come first by relevance, whatever the fusion; a
     date or upvote sort still orders them among the rest. `fusion` names the CTE holding the
     unpinned candidates (id, keyword_rank, semantic_rank, score, similar_title, strong); a named
-    paper is a strong match."""
+    paper is a strong match, and says it is named (for the line that says why it is listed)."""
     return f"""
         SELECT u.id, u.keyword_rank, u.semantic_rank,
                CASE WHEN u.id IN (SELECT id FROM {named}) THEN t.best + 1 + coalesce(u.score, 0)
                     ELSE u.score END AS score,
                u.similar_title,
-               u.strong OR u.id IN (SELECT id FROM {named}) AS strong
+               u.strong OR u.id IN (SELECT id FROM {named}) AS strong,
+               u.id IN (SELECT id FROM {named}) AS named
         FROM (
             SELECT id, keyword_rank, semantic_rank, score, similar_title, strong FROM {fusion}
             UNION ALL

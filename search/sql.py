@@ -168,10 +168,12 @@ class FusedSQL:
             if with_facets
             else "NULL AS facets, NULL AS category_facets, NULL AS not_indexed, NULL AS months"
         )
+        named = "f.named" if self.name_keys else "false"
         sql = f"""
         {self._with()}
         , page AS (
             SELECT f.id, f.score, f.keyword_rank, f.semantic_rank, f.similar_title, f.strong,
+                   {named} AS named,
                    count(*) FILTER (WHERE f.strong) OVER () AS total,
                    count(*) OVER () AS listed,
                    row_number() OVER (ORDER BY {SORT_ORDER[self.sort]}) AS position
@@ -181,7 +183,7 @@ class FusedSQL:
             LIMIT %(limit)s OFFSET %(offset)s
         )
         SELECT {HIT_COLUMNS}, pg.score, pg.keyword_rank, pg.semantic_rank, pg.similar_title,
-               pg.strong, {self._headlines()}, pg.total, pg.listed, {facets}
+               pg.strong, pg.named, {self._headlines()}, pg.total, pg.listed, {facets}
         FROM page pg JOIN {PAPER} p ON p.id = pg.id
         LEFT JOIN {ORG} o ON o.id = p.organization_id
         ORDER BY pg.position
