@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from papers.ingest.text import arxiv_id
 from search.query_text import parse_text_query
 
 MAX_NAME_WORDS = 8  # as the migration's limit on a name's length
@@ -40,7 +41,11 @@ def query_keys(q: str) -> list[str]:
 
 def plain_query_keys(q: str) -> tuple[str, ...]:
     """The name keys of a plain-text query; none for typed syntax, which says exactly what must
-    match."""
+    match. A query that is an arXiv id or link (`2405.10968`, `arXiv:2405.10968v2`, the abs or
+    PDF address) names the paper of that id, by its key (`arxiv:2405.10968`), and nothing else."""
+    identifier = arxiv_id(q)
+    if identifier:
+        return (f"arxiv:{identifier}",)
     if not q.strip() or parse_text_query(q).strict:
         return ()
     return tuple(query_keys(q))
@@ -48,8 +53,13 @@ def plain_query_keys(q: str) -> tuple[str, ...]:
 
 def named_sql(alias: str = "p") -> str:
     """A condition: the paper's title has one of the query's name keys (%(name_keys)s), read
-    through the expression index of papers/migrations/0011_paper_name_keys.py."""
-    return f"paper_name_keys({alias}.title) && %(name_keys)s::text[]"
+    through the expression index of papers/migrations/0011_paper_name_keys.py, or the paper's
+    key is one (an arXiv id's, read through the key's unique index; a title's keys hold no ':',
+    so neither kind is mistaken for the other)."""
+    return (
+        f"(paper_name_keys({alias}.title) && %(name_keys)s::text[]"
+        f" OR {alias}.key = ANY(%(name_keys)s::text[]))"
+    )
 
 
 def pinned_first(fusion: str, named: str) -> str:

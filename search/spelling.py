@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from papers.ingest.text import arxiv_id
 from search.replicas import on_replica, search_connection
 from search.state import SearchState
 
@@ -30,7 +31,9 @@ WHERE NOT EXISTS (SELECT 1 FROM papers_word w WHERE w.word = q.word)
 def did_you_mean(state: SearchState) -> SearchState | None:
     """The same search with its unknown words corrected, in every mode: for the page and the
     API alike."""
-    corrected = suggest(state.q) if state.q else None
+    if not state.q or arxiv_id(state.q):  # an id or link names its paper: nothing to correct
+        return None
+    corrected = suggest(state.q)
     return state.with_changes(q=corrected) if corrected else None
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from papers.ingest.daily_papers import parse_file
+from papers.models import Paper
 from search.engine import search
 from search.names import plain_query_keys, query_keys
 from search.state import SearchState
@@ -82,6 +83,28 @@ def test_the_line_that_says_why_says_the_query_names_the_paper(demo_catalogue, c
     body = client.get("/api/search", {"q": "P/D-Serve"}).json()
     assert [r["named"] for r in body["results"][:2]] == [True, False]
     assert not any(r["named"] for r in client.get("/api/search?q=serving").json()["results"])
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "2405.10968",
+        "arXiv:2405.10968v2",
+        "https://arxiv.org/abs/2405.10968",
+        "arxiv.org/pdf/2405.10968v1.pdf",
+    ],
+)
+def test_an_arxiv_id_or_link_finds_its_paper_in_every_mode(demo_catalogue, client, q):
+    """A colleague's arXiv link pasted into the box: the paper of that id comes first, is named
+    so, and the id is not "corrected" into words."""
+    lifl = paper("LIFL")
+    Paper.objects.filter(pk=lifl.pk).update(key="arxiv:2405.10968", source_id="2405.10968")
+    for mode in MODES:
+        hits = search(SearchState.from_query({"q": q, "mode": mode})).hits
+        assert hits[0].paper.pk == lifl.pk and hits[0].named, (q, mode)
+    body = client.get("/api/search", {"q": q}).json()
+    assert body["results"][0]["id"] == lifl.pk and body["did_you_mean"] is None
+    assert first("2405.10969", "hybrid") != lifl.title  # another id names no paper
 
 
 def test_a_named_paper_outside_the_filters_stays_out(demo_catalogue):

@@ -10,8 +10,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # arXiv identifiers: 2301.01234 (since 2007, 4 digits until 2014) and math.AG/0601001 (before).
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})$")
 VERSION = re.compile(r"v\d+$")
-# How sources write them: `arXiv:2301.01234`, or the abs/PDF link (the Atom API's <id>).
-ID_PREFIX = re.compile(r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.I)
+# How sources write them: `arXiv:2301.01234`, or the abs/PDF link (the Atom API's <id>; people
+# paste it without its scheme too).
+ID_PREFIX = re.compile(
+    r"^(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.I
+)
 
 
 def clean_text(text: str) -> str:
