@@ -476,7 +476,9 @@ def _postings(
         current = np.zeros(len(ids), dtype=bool)
         known = ids < docs.size  # papers flushed since this copy was read: next search
         current[known] = docs.segment[ids[known]] == segment
-        if not current.all():  # usually all are: no copy of a common word's postings
+        # Usually all are current: then no copy of a common word's postings is made, and the
+        # cache's own arrays are shared (every reader only reads them).
+        if not current.all():
             ids, counts = ids[current], counts[current]
         if len(ids):
             parts.setdefault(lexeme, []).append(
