@@ -73,7 +73,7 @@ class Hit:
     snippet_marked: str | None  # the best fragments of the abstract, marked the same way
     strong: bool = True  # a strong match; False: loosely related (search.sql.SORT_ORDER)
     judgment: bool | None = None  # the signed-in member's verdict for this query, if any
-    named: bool = False  # the query is or holds this paper's name (search.names)
+    named: bool = False  # the query is or holds its name, or is its arXiv id (search.names)
 
 
 @dataclass

@@ -79,7 +79,7 @@ def test_the_line_that_says_why_says_the_query_names_the_paper(demo_catalogue, c
         hits = search(SearchState.from_query({"q": "P/D-Serve", "mode": mode})).hits
         assert hits[0].named and not any(h.named for h in hits[1:])
         why = why_matched(hits[0])
-        assert "its name is what you typed" in why and "too common" not in why
+        assert "what you typed names it" in why and "too common" not in why
     body = client.get("/api/search", {"q": "P/D-Serve"}).json()
     assert [r["named"] for r in body["results"][:2]] == [True, False]
     assert not any(r["named"] for r in client.get("/api/search?q=serving").json()["results"])

@@ -41,7 +41,7 @@ def snippet(hit) -> SafeString:
 @register.simple_tag
 def why_matched(hit) -> str:
     """Why a result is listed, in plain words, with the ranks as a tooltip for the curious."""
-    reasons = ["its name is what you typed"] if hit.named else []
+    reasons = ["what you typed names it"] if hit.named else []
     if hit.keyword_rank and hit.similar_title:
         reasons.append("its title looks like what you typed")
     elif hit.keyword_rank:
