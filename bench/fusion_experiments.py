@@ -1,7 +1,7 @@
 """Fusion experiments on a BEIR data set: how to combine the keyword and semantic lists.
 
 Runs every judged query once through the engine's own pieces (search.keyword's BM25 scores,
-search.sql.FusedSQL.nearest()'s cosine similarities, 200 deep, no floors), then tries fusion
+search.sql.FusedSQL.walk()'s cosine distances, 200 deep, no floors), then tries fusion
 variants offline and scores each with pytrec_eval. The winner still has to be confirmed with
 `manage.py evaluate`, which runs the real page query.
 
@@ -47,13 +47,13 @@ def collect(dataset) -> dict:
         with connection.cursor() as cursor:
             docs = doc_table()
             found = keyword.find(cursor, parsed, keyword.Filters(), tuning.keyword, docs)
-            cursor.execute(*FusedSQL(vector=vector, tuning=tuning, depth=DEPTH).nearest())
+            cursor.execute(*FusedSQL(vector=vector, tuning=tuning, depth=DEPTH).walk())
             nearest = cursor.fetchall()
         lists[qid] = {
             "k": {
                 ids[pk]: s for pk, s in zip(found.ids.tolist(), found.scores.tolist(), strict=True)
             },
-            "s": {ids[pk]: float(s) for pk, s in nearest},
+            "s": {ids[pk]: 1 - float(distance) for pk, distance in nearest},
             "t": found.idf_sum,
         }
     return lists
@@ -135,17 +135,22 @@ EXPERIMENTS = {
 }
 
 
-def strong_matches(q: dict, threshold: float, similarity: float | None) -> tuple[dict, set]:
-    """(the default fusion's scores, its strong matches): a fused score of at least threshold,
-    and, with `similarity`, above every paper found by meaning alone less similar than that
-    (search.sql.STRONG: a weak paper by meaning ends the strong matches)."""
-    fused = convex(
+def default_fusion(q: dict) -> dict:
+    """The fused scores as the app's settings make them (convex, 200 deep)."""
+    return convex(
         q,
         a=settings.SEARCH_KEYWORD_WEIGHT,
         depth=200,
         coverage=settings.SEARCH_KEYWORD_MIN_COVERAGE,
         strength=settings.SEARCH_KEYWORD_STRENGTH,
     )
+
+
+def strong_matches(q: dict, threshold: float, similarity: float | None) -> tuple[dict, set]:
+    """(the default fusion's scores, its strong matches): a fused score of at least threshold,
+    and, with `similarity`, above every paper found by meaning alone less similar than that
+    (search.sql.STRONG: a weak paper by meaning ends the strong matches)."""
+    fused = default_fusion(q)
     keyword, _ = candidates(q, depth=200, coverage=settings.SEARCH_KEYWORD_MIN_COVERAGE)
     weak = [
         score

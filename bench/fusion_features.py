@@ -28,7 +28,6 @@ import fusion_experiments as fx
 import Stemmer
 from benchkit import header
 from bm25s.stopwords import STOPWORDS_EN
-from django.conf import settings
 
 WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 STOP = set(STOPWORDS_EN)
@@ -80,15 +79,9 @@ class Texts:
 
 def features(lists: dict, dataset, texts: Texts) -> dict:
     """query id -> {paper: (default fused score, proximity, coverage)} over the fused list."""
-    default = {
-        "a": settings.SEARCH_KEYWORD_WEIGHT,
-        "depth": 200,
-        "coverage": settings.SEARCH_KEYWORD_MIN_COVERAGE,
-        "strength": settings.SEARCH_KEYWORD_STRENGTH,
-    }
     out = {}
     for qid, q in lists.items():
-        fused = fx.convex(q, **default)
+        fused = fx.default_fusion(q)
         first = fx.top(fused, RERANKED)
         out[qid] = {
             d: (score, *(texts.signals(dataset.queries[qid], d) if d in first else (0.0, 0.0)))

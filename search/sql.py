@@ -198,13 +198,9 @@ class FusedSQL:
         JOIN {PAPER} p ON p.id = f.id ORDER BY {SORT_ORDER["relevance"]}"""
         return sql, self.params()
 
-    def nearest(self) -> tuple[str, dict]:
-        """The nearest papers by meaning with their cosine similarity, before any floor."""
-        sql = f"WITH {self._semantic_cte()} SELECT id, 1 - distance FROM nearest ORDER BY distance"
-        return sql, self.params()
-
     def walk(self) -> tuple[str, dict]:
-        """The nearest papers by meaning with their distance, as `walked` takes them."""
+        """The nearest papers by meaning with their cosine distance, before any floor, as
+        `walked` takes them."""
         sql = f"WITH {self._semantic_cte()} SELECT id, distance FROM nearest ORDER BY distance"
         return sql, self.params()
 
